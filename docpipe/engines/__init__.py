@@ -1,0 +1,1 @@
+"""Recognition engines: a batch of pages in, raw page results (lines, tables, images) out."""

@@ -1,0 +1,130 @@
+"""The engine protocol and the raw, engine-level page result that assembly consumes.
+
+Engines differ in what they can see (a text layer, pixels, a model's Markdown) but all hand over
+the same `RawPage`: positioned lines of text with style hints, table grids, image regions, and, for
+engines that already type their output (VLMs), ready blocks. Everything after this point is
+engine-independent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol, Sequence
+
+from docpipe.model import Block, TableData, VlmPageInfo
+
+if TYPE_CHECKING:
+    import pymupdf
+
+Rect = tuple[float, float, float, float]
+
+
+@dataclass(slots=True)
+class Span:
+    text: str
+    bbox: Rect
+    size: float
+    font: str = ""
+    bold: bool = False
+    italic: bool = False
+    mono: bool = False
+    superscript: bool = False
+
+
+@dataclass(slots=True)
+class Line:
+    """One line of text as the engine saw it; `block_hint` groups lines the engine believes belong
+    together (PyMuPDF blocks, OCR paragraphs), or is None when the engine has no opinion."""
+
+    spans: list[Span]
+    bbox: Rect
+    block_hint: int | None = None
+    confidence: float | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(s.text for s in self.spans)
+
+    @property
+    def size(self) -> float:
+        """Dominant font size, weighted by characters."""
+        weights: dict[float, int] = {}
+        for s in self.spans:
+            if s.text.strip():
+                key = round(s.size, 1)
+                weights[key] = weights.get(key, 0) + len(s.text.strip())
+        if not weights:
+            return round(self.spans[0].size, 1) if self.spans else 0.0
+        return max(weights, key=weights.__getitem__)
+
+    def _share(self, attr: str) -> float:
+        total = sum(len(s.text.strip()) for s in self.spans)
+        if not total:
+            return 0.0
+        return sum(len(s.text.strip()) for s in self.spans if getattr(s, attr)) / total
+
+    @property
+    def bold(self) -> bool:
+        return self._share("bold") > 0.6
+
+    @property
+    def mono(self) -> bool:
+        return self._share("mono") > 0.6
+
+
+@dataclass(slots=True)
+class RawTable:
+    bbox: Rect
+    data: TableData
+
+
+@dataclass(slots=True)
+class RawImage:
+    bbox: Rect
+    xref: int = 0  # 0 when the region is not a single embedded image (vector art, OCR'd region)
+
+
+@dataclass
+class RawPage:
+    index: int
+    width: float
+    height: float
+    engine: str
+    lines: list[Line] = field(default_factory=list)
+    tables: list[RawTable] = field(default_factory=list)
+    images: list[RawImage] = field(default_factory=list)
+    blocks: list[Block] | None = None  # set by engines that emit typed blocks themselves
+    rotation: int = 0
+    route_reason: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    vlm: VlmPageInfo | None = None
+    status: str = "ok"  # ok / fallback / failed
+    error: str | None = None
+
+
+@dataclass
+class PageInput:
+    """A page handed to an engine. Holds the PyMuPDF page (PDF or image document) so that an engine
+    that needs pixels can rasterize it itself, at the resolution it wants, and drop them after."""
+
+    source_name: str
+    index: int
+    page: pymupdf.Page
+    route_reason: str = ""
+
+    @property
+    def width(self) -> float:
+        return float(self.page.rect.width)
+
+    @property
+    def height(self) -> float:
+        return float(self.page.rect.height)
+
+
+class Engine(Protocol):
+    name: str
+
+    def process(self, pages: Sequence[PageInput]) -> list[RawPage]:
+        """Recognise a batch of pages; one RawPage per input, in order. A page that cannot be
+        recognised comes back with status 'failed' and an error, never as an exception."""
+        ...

@@ -1,0 +1,1 @@
+"""Quality measurement: text similarity, table TEDS, olmOCR-bench style unit tests."""

@@ -1,0 +1,34 @@
+"""Text similarity between a prediction and a reference, after Markdown-aware normalization.
+
+Both sides go through the same normalization (Unicode NFC, HTML tags and Markdown punctuation
+dropped, whitespace collapsed), so the score measures recognised content and reading order, not
+formatting choices such as `##` versus `###` or pipe versus HTML tables.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz.distance import Levenshtein
+
+_TAG = re.compile(r"<[^>]+>")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
+_MD_PUNCT = re.compile(r"[#*_`|~>\-=+\[\]()!:\\]+")
+_SPACE = re.compile(r"\s+")
+
+
+def normalize_markdown(text: str) -> str:
+    text = unicodedata.normalize("NFC", text)
+    text = _IMAGE.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _MD_PUNCT.sub(" ", text)
+    return _SPACE.sub(" ", text).strip()
+
+
+def normalized_edit_similarity(pred: str, truth: str) -> float:
+    """1 - (Levenshtein distance / length of the longer string), on normalized text; 1.0 is identical."""
+    a, b = normalize_markdown(pred), normalize_markdown(truth)
+    if not a and not b:
+        return 1.0
+    return float(Levenshtein.normalized_similarity(a, b))
