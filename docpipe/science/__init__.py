@@ -1,0 +1,1 @@
+"""Science content: chemical structures, formulas, charts."""
