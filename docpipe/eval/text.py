@@ -32,3 +32,23 @@ def normalized_edit_similarity(pred: str, truth: str) -> float:
     if not a and not b:
         return 1.0
     return float(Levenshtein.normalized_similarity(a, b))
+
+
+def char_error_rate(pred: str, truth: str) -> float:
+    """Character error rate: Levenshtein edits on normalized text / normalized truth length.
+
+    Unlike the similarity it is anchored on the truth, so it can exceed 1.0 when the prediction
+    carries a lot of extra text; an empty truth scores 0.0 against an empty prediction, else 1.0.
+    """
+    a, b = normalize_markdown(pred), normalize_markdown(truth)
+    if not b:
+        return 0.0 if not a else 1.0
+    return Levenshtein.distance(a, b) / len(b)
+
+
+def word_error_rate(pred: str, truth: str) -> float:
+    """Word error rate: word-level Levenshtein edits / number of truth words, on normalized text."""
+    a, b = normalize_markdown(pred).split(), normalize_markdown(truth).split()
+    if not b:
+        return 0.0 if not a else 1.0
+    return Levenshtein.distance(a, b) / len(b)
