@@ -294,7 +294,7 @@ class OcrEngine:
         up_w, up_h = (ph, pw) if rotation in (90, 270) else (pw, ph)
         scale = 72.0 / rec_dpi
         lines: list[Line] = []
-        for quad, rec in zip(quads, texts):
+        for quad, rec in zip(quads, texts, strict=True):
             text = rec.text.strip()
             if not text or rec.confidence < MIN_TEXT_SCORE:
                 continue

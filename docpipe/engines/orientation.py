@@ -105,12 +105,11 @@ def detect_rotation(
     turned_quads = rotate_quads(quads, w, h, base) if base else [order_quad(q) for q in quads]
     horizontal = [q for q in turned_quads if quad_sides(q)[0] >= MIN_ELONGATION * quad_sides(q)[1]]
     picks = longest(horizontal or turned_quads, sample)
-    crops = [crop(turned, q) for q in picks]
-    crops = [c for c in crops if c.size]
-    if not crops:
+    pairs = [(c, quad_sides(q)[0]) for q in picks if (c := crop(turned, q)).size]
+    if not pairs:
         return base
-    probs = upside_down_prob(crops)
-    weights = [quad_sides(q)[0] for q in picks[: len(probs)]]
+    probs = upside_down_prob([c for c, _ in pairs])
+    weights = [wt for _, wt in pairs]
     # Weighted vote of (p - 0.5): a confident long line outweighs a shaky short one.
-    vote = sum((p - 0.5) * wt for p, wt in zip(probs, weights)) / max(sum(weights), 1e-6)
+    vote = sum((p - 0.5) * wt for p, wt in zip(probs, weights, strict=True)) / max(sum(weights), 1e-6)
     return (base + 180) % 360 if vote > 0 else base
