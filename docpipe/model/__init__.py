@@ -8,7 +8,9 @@ from docpipe.model.document import (
     ChartData,
     ChemicalData,
     Chunk,
+    FURNITURE,
     Document,
+    DocumentStatus,
     EngineInfo,
     FigureData,
     PageResult,
@@ -20,6 +22,7 @@ from docpipe.model.document import (
 )
 
 __all__ = [
+    "FURNITURE",
     "SCHEMA_VERSION",
     "BBox",
     "Block",
@@ -28,6 +31,7 @@ __all__ = [
     "ChemicalData",
     "Chunk",
     "Document",
+    "DocumentStatus",
     "EngineInfo",
     "FigureData",
     "PageResult",

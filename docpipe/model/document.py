@@ -149,12 +149,18 @@ class EngineInfo(_Model):
     config_hash: str = ""
 
 
+class DocumentStatus(str, Enum):
+    ok = "ok"
+    partial = "partial"  # some pages failed; the rest are in the outputs
+    failed = "failed"
+
+
 class Document(_Model):
     schema_version: Literal["1.0"] = SCHEMA_VERSION
     doc_id: str = Field(description="sha256 of the source bytes")
     source: SourceInfo
     metadata: dict[str, str] = Field(default_factory=dict)
-    status: PageStatus = PageStatus.ok
+    status: DocumentStatus = DocumentStatus.ok
     error: str | None = None
     pages: list[PageResult] = Field(default_factory=list)
     engine: EngineInfo

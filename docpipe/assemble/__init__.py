@@ -1,0 +1,1 @@
+"""Assembly: raw engine output -> typed blocks in reading order (engine-independent)."""

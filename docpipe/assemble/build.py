@@ -1,0 +1,132 @@
+"""Raw engine pages -> typed blocks in reading order, for a whole document.
+
+Steps: lines inside tables are dropped (the table carries them), lines are grouped into regions,
+region text is joined and de-hyphenated with the document's vocabulary, then, document-wide, running
+headers/footers are found, regions are typed and heading levels ranked, and finally each page is put
+in reading order and turned into `Block`s.
+"""
+
+from __future__ import annotations
+
+import re
+
+from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page
+from docpipe.assemble.furniture import mark_furniture
+from docpipe.assemble.reading_order import xy_cut
+from docpipe.assemble.regions import BULLET, Region, group_lines, overlap_ratio
+from docpipe.assemble.text import finish_text, join_lines, normalize_chars, vocabulary
+from docpipe.engines.base import RawPage
+from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
+
+_RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+
+
+def _normalize_lines(raw: RawPage) -> None:
+    for ln in raw.lines:
+        for span in ln.spans:
+            span.text = normalize_chars(span.text)
+
+
+def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
+    table_boxes = [t.bbox for t in raw.tables]
+    lines = [ln for ln in raw.lines if not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)]
+    regions = group_lines(lines)
+    for reg in regions:
+        if all(ln.mono for ln in reg.lines):
+            reg.text = _code_text(reg)
+        else:
+            reg.text = join_lines([ln.text for ln in reg.lines], vocab)
+    regions = [r for r in regions if r.text]
+    regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
+    regions += [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in raw.images]
+    return regions
+
+
+def _code_text(reg: Region) -> str:
+    """Keep line breaks and indentation: the x offset in character widths of the monospace font."""
+    left = min(ln.bbox[0] for ln in reg.lines)
+    out = []
+    for ln in reg.lines:
+        text = finish_text(ln.text) if not ln.text.strip() else ln.text.rstrip().replace("\u00ad", "")
+        n_chars = max(len(ln.text), 1)
+        char_w = (ln.bbox[2] - ln.bbox[0]) / n_chars if n_chars else ln.size * 0.6
+        indent = int(round((ln.bbox[0] - left) / char_w)) if char_w > 0 else 0
+        out.append(" " * max(indent, 0) + text.lstrip())
+    return "\n".join(out).strip("\n")
+
+
+def _attach_captions(regions: list[Region]) -> None:
+    """A caption directly above or below a figure describes it."""
+    figures = [r for r in regions if r.kind == "image"]
+    for cap in (r for r in regions if r.type is BlockType.caption):
+        best, best_gap = None, 40.0
+        for fig in figures:
+            ov = min(cap.bbox[2], fig.bbox[2]) - max(cap.bbox[0], fig.bbox[0])
+            if ov <= 0:
+                continue
+            gap = min(abs(cap.bbox[1] - fig.bbox[3]), abs(fig.bbox[1] - cap.bbox[3]))
+            if gap < best_gap:
+                best, best_gap = fig, gap
+        if best is not None:
+            best.text = cap.text
+
+
+def _to_block(reg: Region, page_index: int, n: int) -> Block:
+    block = Block(id=f"p{page_index}-b{n}", type=reg.type or BlockType.paragraph, bbox=reg.bbox, text=reg.text)
+    if reg.type in (BlockType.heading, BlockType.title):
+        block.level = reg.level or 2
+    elif reg.type is BlockType.list_item:
+        block.text = BULLET.sub("", reg.text, count=1).strip() or reg.text
+    elif reg.type is BlockType.table:
+        block.table = reg.table
+        block.text = ""
+    elif reg.type is BlockType.figure:
+        block.figure = FigureData(caption=reg.text or None)
+        block.text = ""
+    return block
+
+
+def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
+    for raw in raw_pages:
+        if raw.blocks is None:
+            _normalize_lines(raw)
+    vocab = vocabulary(ln.text for raw in raw_pages if raw.blocks is None for ln in raw.lines)
+    per_page: list[list[Region]] = []
+    for raw in raw_pages:
+        per_page.append(_regions_for_page(raw, vocab) if raw.blocks is None else [])
+
+    text_pages = [(raw.height, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.blocks is None]
+    mark_furniture(text_pages)
+    body = body_size([r for regs in per_page for r in regs if r.type is None])
+    for raw, regs in zip(raw_pages, per_page, strict=True):
+        classify_page(regs, body, raw.height)
+    assign_heading_levels([regs for regs in per_page if regs], body)
+
+    results: list[PageResult] = []
+    for raw, regs in zip(raw_pages, per_page, strict=True):
+        status = PageStatus(raw.status)
+        result = PageResult(
+            index=raw.index,
+            width=raw.width,
+            height=raw.height,
+            rotation=raw.rotation,
+            engine=raw.engine,
+            route_reason=raw.route_reason,
+            status=status,
+            error=raw.error,
+            timings=dict(raw.timings),
+            vlm=raw.vlm,
+        )
+        if raw.blocks is not None:
+            result.blocks = list(raw.blocks)
+            results.append(result)
+            continue
+        _attach_captions(regs)
+        content = [r for r in regs if r.type not in FURNITURE]
+        rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
+        ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
+        tops = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] < raw.height / 2), key=lambda r: r.bbox[1])
+        bottoms = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] >= raw.height / 2), key=lambda r: r.bbox[1])
+        result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]
+        results.append(result)
+    return results

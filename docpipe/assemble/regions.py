@@ -1,0 +1,144 @@
+"""Group positioned lines into paragraph-sized regions.
+
+Works on geometry alone (so OCR lines group the same way as text-layer lines): a line continues the
+region above it when it overlaps it horizontally, follows it closely, and has a similar size and
+style. Engine block hints only add boundaries, never merge across them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from docpipe.engines.base import Line, RawImage, Rect
+from docpipe.model import BlockType, TableData
+
+BULLET = re.compile(r"^\s*([\u2022\u25cf\u25cb\u25e6\u25aa\u25a0\u25a1\u27a2\u25ba\u2713\u2714\u2023\u2043\u00b7\u2219\uf0b7\uf0a7\uf076\uf0d8*\-\u2013\u2014])\s*")
+ENUMERATOR = re.compile(r"^\s*(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)])\s+")
+
+
+@dataclass
+class Region:
+    """A unit of reading order: a paragraph-like run of lines, a table or an image."""
+
+    bbox: Rect
+    lines: list[Line] = field(default_factory=list)
+    table: TableData | None = None
+    image: RawImage | None = None
+    type: BlockType | None = None
+    level: int | None = None
+    text: str = ""
+
+    @property
+    def kind(self) -> str:
+        if self.table is not None:
+            return "table"
+        if self.image is not None:
+            return "image"
+        return "text"
+
+    @property
+    def size(self) -> float:
+        sizes = [ln.size for ln in self.lines]
+        return max(set(sizes), key=sizes.count) if sizes else 0.0
+
+
+def union(a: Rect, b: Rect) -> Rect:
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+
+
+def union_all(rects: list[Rect]) -> Rect:
+    out = rects[0]
+    for r in rects[1:]:
+        out = union(out, r)
+    return out
+
+
+def overlap_ratio(inner: Rect, outer: Rect) -> float:
+    """Share of `inner`'s area that lies inside `outer`."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    area = max((inner[2] - inner[0]) * (inner[3] - inner[1]), 1e-6)
+    return w * h / area
+
+
+def merge_same_baseline(lines: list[Line]) -> list[Line]:
+    """PyMuPDF splits a visual line where spans are far apart (a bullet and its text, a tab stop);
+    put them back together when they share a block hint and a baseline."""
+    out: list[Line] = []
+    # stable sort: within one engine block, the engine's own line order is kept
+    for ln in sorted(lines, key=lambda x: x.block_hint if x.block_hint is not None else -1):
+        prev = out[-1] if out else None
+        if (
+            prev is not None
+            and prev.block_hint == ln.block_hint
+            and abs(prev.bbox[3] - ln.bbox[3]) < 0.4 * max(ln.size, 1)
+            and 0 <= ln.bbox[0] - prev.bbox[2] < 3 * max(ln.size, 1)
+        ):
+            if not prev.text.endswith(" ") and not ln.text.startswith(" "):
+                ln.spans[0].text = " " + ln.spans[0].text
+            prev.spans = prev.spans + ln.spans
+            prev.bbox = union(prev.bbox, ln.bbox)
+            continue
+        out.append(ln)
+    return out
+
+
+def starts_list_item(text: str) -> bool:
+    return bool(BULLET.match(text) or ENUMERATOR.match(text))
+
+
+def _continues(prev: Line, cur: Line, region: Region) -> bool:
+    size = max(prev.size, cur.size, 1.0)
+    if prev.block_hint != cur.block_hint:
+        return False
+    if abs(prev.size - cur.size) > max(0.9, 0.12 * size):
+        return False
+    if prev.mono != cur.mono or (prev.bold != cur.bold and (prev.bold or len(region.lines) == 1)):
+        return False
+    gap = cur.bbox[1] - prev.bbox[3]
+    if gap > 0.9 * size or gap < -0.6 * size:
+        return False
+    # horizontal overlap with the previous line (columns never merge)
+    ov = min(prev.bbox[2], cur.bbox[2]) - max(prev.bbox[0], cur.bbox[0])
+    if ov < 0.2 * min(prev.bbox[2] - prev.bbox[0], cur.bbox[2] - cur.bbox[0]):
+        return False
+    text = cur.text
+    if starts_list_item(text) and not cur.mono:
+        return False
+    # A short previous line followed by an indented line: a new paragraph in an indent-only layout.
+    right = region.bbox[2]
+    if (
+        len(region.lines) > 1
+        and prev.bbox[2] < right - 4 * size
+        and cur.bbox[0] > region.bbox[0] + 1.0 * size
+        and text[:1].isupper()
+    ):
+        return False
+    return True
+
+
+def group_lines(lines: list[Line]) -> list[Region]:
+    """Lines (any order) -> paragraph regions. Each line joins the open region it continues."""
+    lines = merge_same_baseline(lines)
+    lines.sort(key=lambda ln: (ln.bbox[1], ln.bbox[0]))
+    regions: list[Region] = []
+    open_regions: list[Region] = []
+    for ln in lines:
+        target = None
+        for reg in reversed(open_regions):
+            if _continues(reg.lines[-1], ln, reg):
+                target = reg
+                break
+        if target is None:
+            target = Region(bbox=ln.bbox, lines=[ln])
+            regions.append(target)
+            open_regions.append(target)
+        else:
+            target.lines.append(ln)
+            target.bbox = union(target.bbox, ln.bbox)
+        # regions whose last line is far above the current one can no longer grow
+        open_regions = [r for r in open_regions if ln.bbox[1] - r.lines[-1].bbox[3] < 2 * max(ln.size, 1)]
+    return regions

@@ -1,0 +1,86 @@
+"""Character-level clean-up and joining lines into running text.
+
+De-hyphenation only removes a hyphen that is a line-break artefact: a hyphen at the end of a line,
+between lowercase letters, whose joined word is plausible. "Plausible" is decided with the document's
+own vocabulary: if the document also writes the hyphenated form mid-line ("state-of-the-art"), the
+hyphen stays; otherwise it goes.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+_LIGATURES = {
+    "\ufb00": "ff",
+    "\ufb01": "fi",
+    "\ufb02": "fl",
+    "\ufb03": "ffi",
+    "\ufb04": "ffl",
+    "\ufb05": "st",
+    "\ufb06": "st",
+}
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+_SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_HYPHENS = "-\u2010\u00ad"
+
+
+def normalize_chars(text: str) -> str:
+    """Expand ligatures, drop zero-width characters, unify spaces, then NFC.
+
+    Soft hyphens are kept here: at a line end they mark a break that `join_lines` removes; inside a
+    line they are dropped by `finish_text`."""
+    for lig, rep in _LIGATURES.items():
+        if lig in text:
+            text = text.replace(lig, rep)
+    text = text.translate(_INVISIBLE)
+    text = _SPACES.sub(" ", text)
+    return unicodedata.normalize("NFC", text)
+
+
+def finish_text(text: str) -> str:
+    return _SPACES.sub(" ", text.replace("\u00ad", "")).strip()
+
+
+def vocabulary(texts: Iterable[str]) -> set[str]:
+    """Lower-cased words (hyphenated compounds kept whole) seen anywhere in the document."""
+    vocab: set[str] = set()
+    for t in texts:
+        vocab.update(w.lower() for w in _WORD.findall(t))
+    return vocab
+
+
+def _keep_hyphen(head: str, tail: str, vocab: set[str]) -> bool:
+    m_head = re.search(r"([^\W\d_]+)$", head)
+    m_tail = re.match(r"([^\W\d_]+)", tail)
+    if not m_head or not m_tail:
+        return True  # digits, punctuation, "pre-\n2020": not a broken word
+    left, right = m_head.group(1), m_tail.group(1)
+    if not right[0].islower():
+        return True  # "Franco-\nGerman", "COVID-\n19"
+    joined, hyphenated = (left + right).lower(), f"{left}-{right}".lower()
+    if hyphenated in vocab and joined not in vocab:
+        return True
+    return False
+
+
+def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:
+    """Join the lines of one paragraph with spaces, rejoining words hyphenated across line ends."""
+    vocab = vocab or set()
+    out = ""
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        if not out:
+            out = line
+            continue
+        if out[-1] == "\u00ad":
+            out = out[:-1] + line
+        elif out[-1] in _HYPHENS and len(out) > 1 and out[-2].isalpha():
+            out = out + line if _keep_hyphen(out[:-1], line, vocab) else out[:-1] + line
+        else:
+            out = out + " " + line
+    return finish_text(out)

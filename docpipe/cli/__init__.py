@@ -1,0 +1,1 @@
+"""Command-line interface: `docpipe convert`, `docpipe schema`, `docpipe eval`, `docpipe bench`."""

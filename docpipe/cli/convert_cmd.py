@@ -1,0 +1,111 @@
+"""`docpipe convert INPUT... -o OUT`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from docpipe.config import load_config, parse_set
+
+EPILOG = """\
+outputs, for each input NAME:
+  OUT/NAME.md            Markdown (running headers/footers left out)
+  OUT/NAME.json          the Document: pages, typed blocks with bboxes, tables, status; see `docpipe schema`
+  OUT/NAME.chunks.jsonl  RAG chunks with heading path, pages and bboxes
+  OUT/NAME_images/       figures
+  OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
+
+exit status: 0 when every document converted (some pages may have fallen back), 1 when any
+document failed (the summary lists why), 2 on usage errors.
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "convert",
+        help="convert PDFs and images to Markdown, JSON and chunks",
+        description="Convert PDF files, page images, folders (recursively) and globs.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="PDF/image files, folders or quoted globs")
+    p.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
+    p.add_argument(
+        "--engine",
+        choices=["auto", "textlayer", "ocr", "vlm"],
+        help="auto (default): text layer where it is healthy, OCR for scans; or force one engine",
+    )
+    p.add_argument("--force-ocr", action="store_true", help="OCR every page even if it has a text layer")
+    p.add_argument("--password", help="password for encrypted PDFs (not written to any output)")
+    p.add_argument("--config", type=Path, help="TOML file layered over configs/default.toml")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="override any config key, e.g. --set chunks.max_tokens=256 (repeatable)",
+    )
+    p.add_argument("--max-chunk-tokens", type=int, help="chunk size bound (default 512)")
+    p.add_argument("--no-images", action="store_true", help="do not save figure images")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="reconvert documents the manifest says are done")
+    p.add_argument("--retry-failed", action="store_true", help="retry documents that failed before")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args: argparse.Namespace):
+    overrides = parse_set(args.overrides)
+    conv = overrides.setdefault("convert", {})
+    if args.engine:
+        conv["engine"] = args.engine
+    if args.force_ocr:
+        conv["force_ocr"] = True
+    if args.password:
+        conv["password"] = args.password
+    if getattr(args, "no_images", False):
+        conv["extract_images"] = False
+    if getattr(args, "max_chunk_tokens", None):
+        overrides.setdefault("chunks", {})["max_tokens"] = args.max_chunk_tokens
+    return load_config(args.config, overrides)
+
+
+def run(args: argparse.Namespace) -> int:
+    from docpipe.scheduler.batch import default_workers, run_batch
+
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"docpipe: {exc}", file=sys.stderr)
+        return 2
+    workers = args.workers or default_workers()
+    try:
+        summary = run_batch(
+            args.inputs,
+            args.out,
+            config,
+            workers=workers,
+            progress=not args.quiet,
+            force=args.force,
+            retry_failed=args.retry_failed,
+        )
+    except FileNotFoundError as exc:
+        print(f"docpipe: {exc}", file=sys.stderr)
+        return 2
+    print_summary(summary, sys.stderr)
+    return 0 if summary.ok else 1
+
+
+def print_summary(summary, stream) -> None:
+    done = summary.count("ok") + summary.count("partial")
+    rate = summary.pages / summary.seconds if summary.seconds > 0 else 0.0
+    print(
+        f"docpipe: {done} converted ({summary.count('partial')} partial), {summary.count('skipped')} skipped "
+        f"(already done), {summary.count('failed')} failed; {summary.pages} pages in {summary.seconds:.1f}s "
+        f"({rate:.1f} pages/s)",
+        file=stream,
+    )
+    for o in summary.failures:
+        print(f"  {o.status.upper():8s} {o.error}", file=stream)

@@ -1,0 +1,20 @@
+"""Errors that name the file (and page) they are about, so one line in a summary is enough."""
+
+from __future__ import annotations
+
+
+class DocpipeError(Exception):
+    """Base class: something about one input or the setup that the user can act on."""
+
+
+class InputError(DocpipeError):
+    def __init__(self, path: str, message: str, page: int | None = None) -> None:
+        self.path = path
+        self.page = page
+        where = f"{path}" if page is None else f"{path}, page {page + 1}"
+        super().__init__(f"{where}: {message}")
+        self.reason = message
+
+
+class MissingExtra(DocpipeError):
+    """An optional dependency is not installed; the message says which extra to install."""

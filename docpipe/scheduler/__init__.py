@@ -1,0 +1,1 @@
+"""Scheduling: run conversions over many documents, record progress in the manifest, resume."""

@@ -1,0 +1,199 @@
+"""Batch conversion: many inputs -> OUT, with resume from the manifest and isolated failures.
+
+Documents are converted in a pool of worker processes (`workers`), at most `2 x workers` in flight,
+so memory stays bounded however many inputs there are. Each worker writes its document's outputs
+itself (atomically) and reports a small outcome; only the parent touches the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from docpipe.config import Config
+from docpipe.errors import DocpipeError
+from docpipe.scheduler.manifest import Manifest
+from docpipe.sources.discover import iter_inputs
+
+
+@dataclass
+class DocOutcome:
+    path: str
+    name: str
+    status: str  # ok | partial | failed | skipped
+    pages: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+    engines: dict[str, int] = field(default_factory=dict)  # pages per engine
+
+
+@dataclass
+class BatchSummary:
+    outcomes: list[DocOutcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def pages(self) -> int:
+        return sum(o.pages for o in self.outcomes if o.status != "skipped")
+
+    @property
+    def failures(self) -> list[DocOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "partial")]
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.status == "failed" for o in self.outcomes)
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_ENGINES = None  # per worker process: models load once, not once per document
+
+
+def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcome:
+    """Convert and write one document; never raises for a bad input (the outcome says why)."""
+    global _ENGINES
+    from docpipe.pipeline import Engines, convert_file
+    from docpipe.writers.outputs import write_outputs
+
+    t0 = time.perf_counter()
+    if _ENGINES is None or _ENGINES.config != config:
+        _ENGINES = Engines(config)
+    try:
+        result = convert_file(path, config, _ENGINES)
+        t1 = time.perf_counter()
+        write_outputs(result.document, result.images, Path(out_dir), name, config.chunks.max_tokens)
+        result.timings["write"] = time.perf_counter() - t1
+    except DocpipeError as exc:
+        return DocOutcome(path, name, "failed", error=str(exc), seconds=time.perf_counter() - t0)
+    except Exception as exc:  # an engine bug must not end the batch: record it with its type
+        return DocOutcome(path, name, "failed", error=f"{path}: {type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
+    doc = result.document
+    engines: dict[str, int] = {}
+    for p in doc.pages:
+        engines[p.engine] = engines.get(p.engine, 0) + 1
+    return DocOutcome(
+        path,
+        name,
+        doc.status.value,
+        pages=len(doc.pages),
+        error=doc.error,
+        seconds=time.perf_counter() - t0,
+        timings=result.timings,
+        engines=engines,
+    )
+
+
+def _output_name(manifest: Manifest, path: Path, taken: set[str]) -> str:
+    existing = manifest.get(str(path))
+    if existing is not None:
+        return existing.name
+    name = path.stem if path.suffix.lower() == ".pdf" else path.name.replace(".", "_")
+    if name in taken or manifest.name_taken(name, str(path)):
+        name = f"{name}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
+    return name
+
+
+def _plan(
+    inputs: list[str | Path], manifest: Manifest, config: Config, force: bool, retry_failed: bool
+) -> Iterator[tuple[Path, str, str] | DocOutcome]:
+    """Yield (path, output name, content hash) to convert, or a 'skipped' outcome."""
+    taken: set[str] = set()
+    config_hash = config.hash()
+    for path in iter_inputs(inputs):
+        name = _output_name(manifest, path, taken)
+        taken.add(name)
+        try:
+            digest = file_hash(path)
+        except OSError as exc:
+            yield DocOutcome(str(path), name, "failed", error=f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        entry = manifest.get(str(path))
+        if entry is not None and not force and entry.content_hash == digest and entry.config_hash == config_hash:
+            if entry.status in ("ok", "partial") or (entry.status == "failed" and not retry_failed):
+                yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
+                continue
+        manifest.start(str(path), name, digest, config_hash)
+        yield path, name, digest
+
+
+def run_batch(
+    inputs: list[str | Path],
+    out_dir: Path,
+    config: Config,
+    workers: int = 1,
+    progress: bool = False,
+    force: bool = False,
+    retry_failed: bool = False,
+) -> BatchSummary:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = Manifest(out_dir)
+    summary = BatchSummary()
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit="doc", dynamic_ncols=True, desc="converting", disable=None)
+
+    def record(outcome: DocOutcome) -> None:
+        summary.outcomes.append(outcome)
+        if outcome.status != "skipped":
+            manifest.finish(
+                outcome.path,
+                outcome.status,
+                outcome.pages,
+                ",".join(sorted(outcome.engines)) or None,
+                outcome.error,
+                outcome.seconds,
+            )
+        if bar is not None:
+            elapsed = max(time.perf_counter() - t0, 1e-9)
+            rate = f"{summary.pages / elapsed:.1f}"
+            bar.set_postfix(pages=summary.pages, pages_s=rate, failed=len(summary.failures), refresh=False)
+            bar.update(1)
+
+    try:
+        plan = _plan(inputs, manifest, config, force, retry_failed)
+        if workers <= 1:
+            for item in plan:
+                record(item if isinstance(item, DocOutcome) else convert_one(str(item[0]), str(out_dir), item[1], config))
+        else:
+            with ProcessPoolExecutor(max_workers=workers) as pool:
+                pending: set[Future] = set()
+                for item in plan:
+                    if isinstance(item, DocOutcome):
+                        record(item)
+                        continue
+                    pending.add(pool.submit(convert_one, str(item[0]), str(out_dir), item[1], config))
+                    if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            record(fut.result())
+                for fut in pending:
+                    record(fut.result())
+    finally:
+        if bar is not None:
+            bar.close()
+        manifest.close()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))

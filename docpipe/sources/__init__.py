@@ -1,0 +1,1 @@
+"""Sources: find inputs and open them as page sequences."""

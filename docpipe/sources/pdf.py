@@ -1,0 +1,58 @@
+"""Open a PDF (or image) as a PyMuPDF document, turning every way that can fail into one clear
+InputError that names the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from docpipe.errors import InputError
+from docpipe.sources.discover import IMAGE_SUFFIXES
+
+_PDF_MAGIC = b"%PDF-"
+
+
+def media_type(path: Path) -> str:
+    suffix = path.suffix.lower()
+    return {
+        ".pdf": "application/pdf",
+        ".png": "image/png",
+        ".jpg": "image/jpeg",
+        ".jpeg": "image/jpeg",
+        ".webp": "image/webp",
+        ".tif": "image/tiff",
+        ".tiff": "image/tiff",
+        ".bmp": "image/bmp",
+    }.get(suffix, "application/octet-stream")
+
+
+def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
+    name = str(path)
+    if not data:
+        raise InputError(name, "the file is empty (0 bytes)")
+    # MuPDF finds a header within the first 1 KiB; anything without one is not a PDF at all.
+    if _PDF_MAGIC not in data[:1024]:
+        raise InputError(name, "not a PDF file (no %PDF- header); check the file type")
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # MuPDF raises FileDataError and friends for broken files
+        raise InputError(name, f"cannot open PDF: {exc}") from exc
+    if doc.needs_pass:
+        if not password:
+            doc.close()
+            raise InputError(name, "the PDF is encrypted; pass its password with --password")
+        if not doc.authenticate(password):
+            doc.close()
+            raise InputError(name, "the PDF is encrypted and the password given is wrong")
+    return doc
+
+
+def open_document(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        try:
+            from docpipe.sources.images import open_image_document
+        except ImportError as exc:  # pragma: no cover - the module ships with docpipe
+            raise InputError(str(path), f"image input support unavailable: {exc}") from exc
+        return open_image_document(path)
+    return open_pdf(path, data, password)

@@ -1,0 +1,1 @@
+"""Writers: Document -> Markdown, JSON, chunks; all files written atomically."""

@@ -1,0 +1,164 @@
+"""Document -> RAG chunks that follow the heading structure.
+
+A heading closes the current chunk and updates the heading path. Blocks accumulate until the next
+one would push the chunk past `max_tokens`. A block that alone is too big is split: paragraphs at
+sentence ends, tables between rows (each piece repeats the header rows), never inside a row.
+
+Token counts use a tokenizer-free estimate (words and punctuation marks), which tracks BPE
+tokenizers within about 25% on English prose; it keeps the default install free of model files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from docpipe.model import FURNITURE, Block, BlockType, Chunk, Document, TableData
+from docpipe.writers.markdown import block_to_markdown
+from docpipe.writers.tables import to_markdown as table_to_markdown
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[])")
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN.findall(text))
+
+
+@dataclass
+class _Piece:
+    text: str
+    page: int
+    block: Block
+    tokens: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = count_tokens(self.text)
+
+
+def _split_text(text: str, max_tokens: int) -> list[str]:
+    out: list[str] = []
+    cur = ""
+    for sentence in _SENTENCE.split(text):
+        cand = f"{cur} {sentence}".strip()
+        if cur and count_tokens(cand) > max_tokens:
+            out.append(cur)
+            cur = sentence
+        else:
+            cur = cand
+    if cur:
+        out.append(cur)
+    # a single sentence longer than the budget is cut at word boundaries
+    final: list[str] = []
+    for piece in out:
+        words = piece.split(" ")
+        while count_tokens(" ".join(words)) > max_tokens and len(words) > 1:
+            take, n = [], 0
+            while words and n + count_tokens(words[0]) <= max_tokens:
+                n += count_tokens(words[0])
+                take.append(words.pop(0))
+            if not take:
+                take.append(words.pop(0))
+            final.append(" ".join(take))
+        if words:
+            final.append(" ".join(words))
+    return final
+
+
+def _split_table(table: TableData, max_tokens: int) -> list[str]:
+    """Row groups that fit the budget; header rows repeated on each. Never splits inside a row;
+    rows joined by a row span stay together."""
+    head = [c for c in table.cells if c.row < table.header_rows]
+    starts = [table.header_rows]
+    r = table.header_rows
+    while r < table.n_rows:
+        end = r + 1
+        for c in table.cells:  # keep rows tied by a rowspan together
+            if c.row >= r and c.row < end and c.row + c.row_span > end:
+                end = c.row + c.row_span
+        r = end
+        starts.append(r)
+    pieces: list[str] = []
+    group_start = table.header_rows
+    for i in range(1, len(starts)):
+        lo, hi = group_start, starts[i]
+        candidate = _table_slice(table, head, lo, hi)
+        if count_tokens(table_to_markdown(candidate)) > max_tokens and starts[i - 1] > lo:
+            pieces.append(table_to_markdown(_table_slice(table, head, lo, starts[i - 1])))
+            group_start = starts[i - 1]
+    if group_start < table.n_rows or not pieces:
+        pieces.append(table_to_markdown(_table_slice(table, head, group_start, table.n_rows)))
+    return pieces
+
+
+def _table_slice(table: TableData, head: list, lo: int, hi: int) -> TableData:
+    n_head = table.header_rows
+    body = [
+        c.model_copy(update={"row": c.row - lo + n_head, "row_span": min(c.row_span, hi - c.row)})
+        for c in table.cells
+        if lo <= c.row < hi
+    ]
+    return TableData(n_rows=n_head + hi - lo, n_cols=table.n_cols, cells=head + body, header_rows=n_head)
+
+
+def _pieces(block: Block, page: int, max_tokens: int) -> list[_Piece]:
+    md = block_to_markdown(block)
+    if count_tokens(md) <= max_tokens:
+        return [_Piece(md, page, block)] if md.strip() else []
+    if block.type is BlockType.table and block.table is not None:
+        return [_Piece(t, page, block) for t in _split_table(block.table, max_tokens)]
+    return [_Piece(t, page, block) for t in _split_text(md, max_tokens)]
+
+
+def make_chunks(doc: Document, max_tokens: int = 512) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    path: list[tuple[int, str]] = []
+    current: list[_Piece] = []
+
+    def flush() -> None:
+        if not current:
+            return
+        text = "\n\n".join(p.text for p in current)
+        digest = hashlib.sha1(f"{doc.doc_id}:{len(chunks)}".encode()).hexdigest()[:12]
+        block_ids: list[str] = []
+        for p in current:
+            if p.block.id not in block_ids:
+                block_ids.append(p.block.id)
+        bboxes = []
+        seen = set()
+        for p in current:
+            if p.block.id not in seen:
+                seen.add(p.block.id)
+                bboxes.append((p.page, *p.block.bbox))
+        chunks.append(
+            Chunk(
+                id=f"{doc.doc_id[:12]}-{len(chunks)}-{digest}",
+                doc_id=doc.doc_id,
+                text=text,
+                heading_path=[t for _, t in path],
+                pages=sorted({p.page for p in current}),
+                bboxes=bboxes,
+                block_ids=block_ids,
+                token_count=count_tokens(text),
+            )
+        )
+        current.clear()
+
+    for page in doc.pages:
+        for block in page.blocks:
+            if block.type in FURNITURE:
+                continue
+            if block.type in (BlockType.title, BlockType.heading):
+                flush()
+                level = block.level or 2
+                while path and path[-1][0] >= level:
+                    path.pop()
+                path.append((level, block.text))
+                continue
+            for piece in _pieces(block, page.index, max_tokens):
+                if current and sum(p.tokens for p in current) + piece.tokens > max_tokens:
+                    flush()
+                current.append(piece)
+    flush()
+    return chunks
