@@ -1,0 +1,69 @@
+"""What every backend takes and gives: one image plus prompt in, one completion out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+
+class MissingExtra(ImportError):
+    """An optional dependency of a backend is not installed; the message says what to install."""
+
+
+class BackendError(RuntimeError):
+    """A request failed for good (after the backend's own retries)."""
+
+
+def require(module: str, extra: str) -> Any:
+    """Import an optional dependency lazily, failing with the pip command that fixes it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingExtra(
+            f"the VLM backend needs {module.split('.')[0]!r}: pip install 'docpipe[{extra}]'"
+        ) from exc
+
+
+@dataclass
+class VlmRequest:
+    prompt: str  # the user text, without model-specific image placeholders
+    image: Image.Image
+    system: str | None = None
+    max_tokens: int = 8192
+    temperature: float = 0.0
+    # vLLM-specific knobs: DeepSeek-OCR's n-gram processor args and the processor's resolution mode
+    sampling_extra: dict[str, Any] = field(default_factory=dict)
+    mm_processor_kwargs: dict[str, Any] = field(default_factory=dict)
+    # profile's raw-prompt template for offline backends (vLLM): '{prompt}' is replaced, '<image>' kept
+    raw_prompt: str | None = None
+    json_schema: dict[str, Any] | None = None  # constrained decoding, where the server offers it
+    skip_special_tokens: bool = True
+    detail: str | None = None  # OpenAI image detail for this request; None uses the settings' value
+    tag: str = ""  # for logs and tests: page/figure id
+
+
+@dataclass
+class VlmResponse:
+    text: str
+    finish_reason: str | None = None  # 'stop' (EOS), 'length' (token limit), ...
+    completion_tokens: int | None = None
+    prompt_tokens: int | None = None
+    seconds: float = 0.0
+    attempts: int = 1
+
+
+class Backend(Protocol):
+    name: str
+
+    async def agenerate(self, request: VlmRequest) -> VlmResponse:
+        """One request. Raises BackendError once retries are spent."""
+        ...
+
+    def generate_batch(self, requests: list[VlmRequest]) -> list[VlmResponse | BaseException]:
+        """Many requests at once (vLLM batches them internally); one result or error per request."""
+        ...

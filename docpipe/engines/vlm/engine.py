@@ -1,0 +1,273 @@
+"""The VLM engine: page raster -> resolution mode -> model -> parsed blocks -> figure pass.
+
+`VlmEngine.process` implements the Engine protocol; `VlmEngine.aprocess_page` is the async entry
+point for a scheduler that keeps a bounded number of pages in flight (the backend bounds requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from docpipe.engines.base import PageInput, RawPage
+from docpipe.engines.vlm.backends import Backend, VlmResponse, make_backend
+from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
+from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
+from docpipe.engines.vlm.parse.draft import Draft, ParseResult
+from docpipe.engines.vlm.parse.repetition import is_repetition_loop
+from docpipe.engines.vlm.profiles import PageGeometry, Profile, profile_for
+from docpipe.engines.vlm.settings import VlmSettings
+from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
+
+#: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
+#: FigureData.image_path (relative to the JSON), or None
+ImageSink = Callable[[int, str, bytes], "str | None"]
+
+_TAGS = re.compile(r"<\|[^|>]{1,40}\|>|<｜[^｜]{1,40}｜>")
+
+
+@dataclass
+class _Attempt:
+    mode: Mode
+    temperature: float
+
+
+class VlmEngine:
+    name = "vlm"
+
+    def __init__(
+        self,
+        settings: VlmSettings | None = None,
+        *,
+        backend: Backend | None = None,
+        profile: Profile | None = None,
+        image_sink: ImageSink | None = None,
+    ) -> None:
+        self.settings = settings or VlmSettings()
+        self.profile = profile or profile_for(self.settings.model, self.settings.profile)
+        self._backend = backend
+        self.image_sink = image_sink
+        #: figure crops by block id, kept here when no image_sink is given
+        self.crops: dict[str, bytes] = {}
+        if self.settings.mode != "auto":
+            self.profile.mode(self.settings.mode)  # fail early on a mode the profile does not have
+
+    @property
+    def backend(self) -> Backend:
+        if self._backend is None:
+            self._backend = make_backend(self.settings)
+        return self._backend
+
+    # -- Engine protocol ------------------------------------------------------------------------
+    def process(self, pages: Sequence[PageInput]) -> list[RawPage]:
+        return asyncio.run(self.aprocess(pages))
+
+    async def aprocess(self, pages: Sequence[PageInput]) -> list[RawPage]:
+        try:
+            return list(await asyncio.gather(*(self.aprocess_page(p) for p in pages)))
+        finally:
+            close = getattr(self.backend, "aclose", None)
+            if close is not None:
+                await close()
+
+    # -- one page -------------------------------------------------------------------------------
+    def _plan(self, page: PageInput, raster) -> tuple[list[_Attempt], int, float, int]:
+        s, prof = self.settings, self.profile
+        text_tokens, _source = estimate_text_tokens(page, raster)
+        if s.mode == "auto" and prof.compression_aware:
+            mode, vt, ratio = choose_mode(
+                list(prof.modes.values()), text_tokens, *raster.size, s.max_compression
+            )
+        else:
+            mode = prof.mode(prof.default_mode if s.mode == "auto" else s.mode)
+            vt = mode.visual_tokens(*raster.size)
+            ratio = text_tokens / vt
+        # the retry takes another mode (a loop is often a resolution problem) and some temperature
+        ranked = sorted(prof.modes.values(), key=lambda m: m.visual_tokens(*raster.size))
+        k = ranked.index(mode)
+        alt = ranked[k + 1] if k + 1 < len(ranked) else ranked[k - 1] if k > 0 else mode
+        plan = [_Attempt(mode, s.temperature), _Attempt(alt, s.retry_temperature)]
+        return plan, vt, ratio, text_tokens
+
+    async def aprocess_page(self, page: PageInput) -> RawPage:
+        s, prof = self.settings, self.profile
+        raw = RawPage(
+            index=page.index,
+            width=page.width,
+            height=page.height,
+            engine=self.name,
+            route_reason=page.route_reason,
+        )
+        t0 = time.perf_counter()
+        try:
+            raster = render_page(page, s.dpi)
+        except Exception as exc:  # a page PyMuPDF cannot render: the pipeline falls back
+            raw.status, raw.error = "failed", f"render failed: {exc}"
+            return raw
+        plan, vt, ratio, text_tokens = self._plan(page, raster)
+        raw.timings["render"] = time.perf_counter() - t0
+        errors: list[str] = []
+        resp: VlmResponse | None = None
+        parsed: ParseResult | None = None
+        used = plan[0].mode
+        t1 = time.perf_counter()
+        for attempt in plan:
+            image = prof.prepare_image(raster, attempt.mode)
+            req = prof.page_request(image, attempt.mode, s)
+            req.temperature = attempt.temperature
+            req.tag = f"p{page.index}"
+            try:
+                resp = await self.backend.agenerate(req)
+            except Exception as exc:
+                errors.append(f"{attempt.mode.name}: {exc}")
+                continue
+            if is_repetition_loop(resp.text, prof.finished(resp)):
+                errors.append(f"{attempt.mode.name}: repetition loop (no end of sequence)")
+                continue
+            used = attempt.mode
+            geo = PageGeometry(page.width, page.height, image.width, image.height)
+            parsed = prof.parse_page(resp.text, geo, s)
+            break
+        raw.timings["vlm"] = time.perf_counter() - t1
+        if used is not plan[0].mode:
+            vt = used.visual_tokens(*raster.size)
+            ratio = text_tokens / vt
+        info = VlmPageInfo(
+            model=s.model,
+            mode=used.name,
+            visual_tokens=vt,
+            text_tokens=text_tokens,
+            compression_ratio=round(ratio, 3),
+        )
+        raw.vlm = info
+        if parsed is None or resp is None:
+            raw.status, raw.error = "failed", "; ".join(errors)[:2000]
+            info.raw_output = resp.text if resp is not None else None
+            return raw
+        truncated = not prof.finished(resp)
+        if not parsed.drafts:
+            # nothing parsable: keep what the model said as plain text and let the user judge
+            raw.status = "fallback"
+            raw.error = "; ".join(["unparsable model output", *parsed.problems])[:2000]
+            info.raw_output = resp.text
+            text = _TAGS.sub(" ", resp.text).strip()
+            raw.blocks = (
+                [
+                    Block(
+                        id=f"p{page.index}-b0",
+                        type=BlockType.paragraph,
+                        bbox=(0.0, 0.0, page.width, page.height),
+                        text=text,
+                    )
+                ]
+                if text
+                else []
+            )
+            return raw
+        if parsed.problems or truncated:
+            info.raw_output = resp.text
+            notes = parsed.problems + (["output truncated at the token limit"] if truncated else [])
+            raw.error = "; ".join(notes)[:2000]
+        raw.blocks = self._blocks(page, parsed.drafts)
+        t2 = time.perf_counter()
+        await self._figures(page, raster, raw)
+        raw.timings["figures"] = time.perf_counter() - t2
+        return raw
+
+    # -- blocks ---------------------------------------------------------------------------------
+    def _blocks(self, page: PageInput, drafts: list[Draft]) -> list[Block]:
+        full = (0.0, 0.0, page.width, page.height)
+        blocks: list[Block] = []
+        for d in drafts:
+            if d.type == BlockType.table and d.table is None and not d.text:
+                continue
+            level = d.level if d.type in (BlockType.title, BlockType.heading, BlockType.list_item) else None
+            b = Block(
+                id=f"p{page.index}-b{len(blocks)}",
+                type=d.type,
+                bbox=d.bbox or full,
+                text=d.text,
+                level=level,
+                table=d.table,
+                latex=d.latex,
+            )
+            if d.type == BlockType.figure:
+                b.figure = FigureData(kind=None)
+            elif d.type == BlockType.chart:
+                b.chart = ChartData()
+                b.figure = FigureData(kind="chart")
+            elif (
+                d.type == BlockType.caption
+                and blocks
+                and blocks[-1].type in (BlockType.figure, BlockType.chart)
+            ):
+                (blocks[-1].figure or FigureData()).caption = d.text
+            blocks.append(b)
+        # captions written before their figure (common for tables and some layouts)
+        for prev, cur in zip(blocks, blocks[1:], strict=False):
+            if prev.type == BlockType.caption and cur.figure is not None and cur.figure.caption is None:
+                cur.figure.caption = prev.text
+        return blocks
+
+    async def _figures(self, page: PageInput, raster, raw: RawPage) -> None:
+        full = (0.0, 0.0, page.width, page.height)
+        kinds = (BlockType.figure, BlockType.chart)
+        targets = [b for b in raw.blocks or [] if b.type in kinds and b.bbox != full]
+        jobs = []
+        for b in targets:
+            try:
+                crop = crop_points(raster, b.bbox, page.width, page.height)
+            except ValueError:
+                continue
+            png = png_bytes(crop)
+            path = self.image_sink(page.index, b.id, png) if self.image_sink else None
+            if self.image_sink is None:
+                self.crops[b.id] = png
+            b.figure = b.figure or FigureData()
+            b.figure.image_path = path
+            if self.settings.figure_pass:
+                jobs.append(self._read_figure(b, crop))
+        notes = [n for n in await asyncio.gather(*jobs) if n]
+        if notes:
+            raw.error = "; ".join(filter(None, [raw.error, *notes]))[:2000]
+
+    async def _read_figure(self, block: Block, crop) -> str | None:
+        prof = self.profile
+        req = prof.figure_request(prof.prepare_image(crop, prof.mode(prof.default_mode)), self.settings)
+        req.tag = f"{block.id}/figure"
+        try:
+            resp = await self.backend.agenerate(req)
+        except Exception as exc:
+            return f"figure {block.id}: {exc}"
+        if is_repetition_loop(resp.text, prof.finished(resp)):
+            return f"figure {block.id}: repetition loop"
+        reading = prof.parse_figure(resp.text)
+        fig = block.figure or FigureData()
+        if reading.kind == "chart" and reading.table is not None:
+            block.type = BlockType.chart
+            block.chart = ChartData(chart_type=reading.chart_type, data=reading.table, caption=fig.caption)
+            fig.kind = "chart"
+        elif reading.kind == "chemical_structure" and reading.smiles:
+            block.type = BlockType.chemical
+            block.chemical = _chemical(reading.smiles, self.settings.model)
+            block.text = reading.smiles
+            fig.kind = "chemical_structure"
+        else:
+            fig.kind = fig.kind or reading.kind
+            if reading.text and not block.text:
+                block.text = reading.text[:2000]
+        block.figure = fig
+        return None
+
+
+def _chemical(smiles: str, source: str) -> ChemicalData:
+    """RDKit validation; invalid SMILES are kept and flagged, never dropped."""
+    try:
+        from docpipe.science.chem import chemical_from_smiles
+
+        return chemical_from_smiles(smiles, source=source)
+    except Exception:  # RDKit missing: keep the reading unvalidated
+        return ChemicalData(smiles=smiles.strip(), valid=False, source=source)

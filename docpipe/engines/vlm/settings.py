@@ -1,0 +1,43 @@
+"""Settings of the VLM engine: which model, where it runs, how hard to try."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Backend = Literal["vllm", "openai", "transformers"]
+
+
+class VlmSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("deepseek-ai/DeepSeek-OCR", description="model id or path, as the backend names it")
+    backend: Backend = "openai"
+    profile: str | None = Field(
+        None, description="deepseek_ocr, qwen_vl, generic; None picks one from the model name"
+    )
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="OpenAI-compatible server root")
+    api_key: str | None = Field(None, description="sent as a bearer token; None reads OPENAI_API_KEY")
+    mode: str = Field("auto", description="resolution mode of the profile, or 'auto' (compression-aware)")
+    task: str = Field("markdown", description="profile task for the page pass: markdown, free, structured")
+    max_compression: float = Field(10.0, gt=0, description="largest text-to-visual-token ratio for 'auto'")
+    max_concurrency: int = Field(8, ge=1, description="requests in flight per engine")
+    timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    max_retries: int = Field(4, ge=0, description="transport retries (429, 5xx, timeouts, drops)")
+    backoff: float = Field(0.5, ge=0, description="first back-off delay in seconds; doubles per retry")
+    figure_pass: bool = Field(True, description="send each figure crop back with the figure prompt")
+    temperature: float = Field(0.0, ge=0)
+    retry_temperature: float = Field(0.3, ge=0, description="temperature of the retry after a loop")
+    max_tokens: int = Field(8192, ge=1)
+    detail: Literal["auto", "low", "high"] | None = Field(
+        "high", description="OpenAI image detail; None leaves the field out for servers that reject it"
+    )
+    structured_output: bool = Field(True, description="use response_format json_schema where offered")
+    server_extras: bool = Field(
+        True, description="send vLLM-only request fields (vllm_xargs, mm_processor_kwargs) to the server"
+    )
+    dpi: int = Field(144, ge=36, le=600, description="page raster resolution before mode resizing")
+    device: str = Field("cpu", description="transformers backend: torch device")
+    dtype: str = Field("auto", description="transformers backend: torch dtype")
+    vllm_kwargs: dict = Field(default_factory=dict, description="extra keyword arguments for vllm.LLM")
