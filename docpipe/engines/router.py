@@ -1,0 +1,185 @@
+"""Per-page routing: does a page's text layer deserve trust, or does the page need OCR?
+
+A page goes to OCR when it has no text layer, when its text is garbage, or when its text is a scan's
+invisible OCR layer (render mode 3, or text under a full-page image) of poor quality. Garbage is
+measured, not guessed: the share of characters that are replacement characters, private-use glyphs
+or controls (what broken font encodings extract to), and the share of characters that sit in
+plausible words (glyph soup from a wrong encoding is letters and symbols in no language's order).
+
+It costs one text extraction per page (a few milliseconds): no rendering, no image decoding.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import pymupdf
+
+ENGINES = ("textlayer", "ocr")
+FULL_PAGE_IMAGE = 0.8  # share of the page an image must cover to make it a scan
+MIN_CHARS = 20  # fewer visible characters than this and the page says too little to judge
+MAX_BAD_SHARE = 0.05  # replacement / private-use / control characters
+MIN_WORD_SHARE = 0.55  # characters in plausible words, born-digital text
+MIN_WORD_SHARE_SCAN = 0.75  # an existing OCR layer must be clearly good to be kept over our own OCR
+MIN_VOWEL_SHARE = 0.25  # European languages run 30-45% vowels; shifted encodings 10-20%, random 23%
+MIN_LATIN_FOR_VOWELS = 60
+
+_RENDER_INVISIBLE = 3  # PDF text render mode 3: neither filled nor stroked
+_TOKEN = re.compile(r"\S+")
+_LETTERS = re.compile(r"[^\W\d_]+")
+_LATIN_VOWELS = set("aeiouyAEIOUYàáâãäåæèéêëìíîïòóôõöøùúûüýÿœÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØÙÚÛÜÝŒ")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteDecision:
+    engine: str  # "textlayer" | "ocr" (or whatever engine the user asked for)
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuality:
+    chars: int  # letters, digits, symbols and unmapped characters (punctuation and spaces excluded)
+    bad_share: float  # replacement / private-use / control characters
+    word_share: float  # characters in plausible letter runs or numbers
+    vowel_share: float | None  # vowels among Latin letters; None when there are too few to judge
+
+    def is_garbage(self, min_word_share: float = MIN_WORD_SHARE) -> bool:
+        if self.chars == 0:
+            return True
+        if self.bad_share > MAX_BAD_SHARE:
+            return True
+        if self.vowel_share is not None and self.vowel_share < MIN_VOWEL_SHARE:
+            return True
+        return self.chars >= MIN_CHARS and self.word_share < min_word_share
+
+    def describe(self) -> str:
+        vowels = "" if self.vowel_share is None else f", {self.vowel_share:.0%} Latin vowels"
+        return (
+            f"{self.chars} chars, {self.word_share:.0%} in plausible words, "
+            f"{self.bad_share:.0%} unmapped{vowels}"
+        )
+
+
+def _is_bad_char(ch: str) -> bool:
+    if ch == "\ufffd":
+        return True
+    cat = unicodedata.category(ch)
+    return cat in ("Co", "Cs", "Cn") or (cat == "Cc" and ch not in "\t\n\r")
+
+
+def _is_latin(ch: str) -> bool:
+    return ch.isascii() or "LATIN" in unicodedata.name(ch, "")
+
+
+def _plausible_run(run: str) -> bool:
+    """A maximal run of letters that could be (part of) a word in some language. Runs may be
+    several words glued together (text layers without space characters), so no length limit."""
+    if len(run) < 4 or not all(_is_latin(ch) for ch in run):
+        return True  # short runs and non-Latin scripts: no cheap test, trust them
+    vowels = sum(ch in _LATIN_VOWELS for ch in run)
+    if vowels == 0 or (len(run) >= 8 and vowels < 0.15 * len(run)):
+        return False  # "xqzkt", "HUIRUPDQFH": no language strings that many consonants
+    # Case soup ("hElLo", "aBCdE") is an encoding shift; lower, Title, UPPER and camelCase are fine.
+    flips = sum(1 for a, b in zip(run, run[1:], strict=False) if a.islower() and b.isupper())
+    flips += sum(
+        1
+        for a, b, c in zip(run, run[1:], run[2:], strict=False)
+        if a.isupper() and b.isupper() and c.islower()
+    )
+    return flips <= max(1, len(run) // 5)
+
+
+def text_quality(text: str) -> TextQuality:
+    bad = good = counted = latin = vowels = 0
+    for token in _TOKEN.findall(text):
+        # Fragmented tokens ("a#b$c%d"): letters broken up by symbols are soup, not words.
+        runs = _LETTERS.findall(token)
+        fragmented = len(runs) >= 3 and sum(map(len, runs)) / len(runs) < 2.5
+        for run in runs:
+            if not fragmented and _plausible_run(run):
+                good += len(run)
+            for ch in run:
+                if _is_latin(ch):
+                    latin += 1
+                    vowels += ch in _LATIN_VOWELS
+        for ch in token:
+            if ch.isalpha():
+                counted += 1
+            elif ch.isdigit():
+                counted += 1
+                good += 1
+            elif _is_bad_char(ch):
+                counted += 1
+                bad += 1
+            elif unicodedata.category(ch).startswith("S"):
+                counted += 1  # symbols count against the text: they are not words
+    if counted == 0:
+        return TextQuality(0, 0.0, 0.0, None)
+    vowel_share = vowels / latin if latin >= MIN_LATIN_FOR_VOWELS else None
+    return TextQuality(counted, bad / counted, good / counted, vowel_share)
+
+
+def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
+    """(text, visible chars, invisible chars) of the page's text layer. The text trace is the cheapest
+    way to see every glyph with its render mode (3 = invisible) and opacity."""
+    parts: list[str] = []
+    visible = invisible = 0
+    rect = page.rect
+    for span in page.get_texttrace():
+        chars = [c for c in span["chars"] if rect.contains(pymupdf.Point(c[2]))]
+        text = "".join(chr(c[0]) if c[0] >= 0 else "\ufffd" for c in chars)
+        n = len(text) - text.count(" ")
+        if not n:
+            continue
+        if span["type"] == _RENDER_INVISIBLE or span.get("opacity", 1.0) == 0:
+            invisible += n
+        else:
+            visible += n
+        parts.append(text)
+    return "\n".join(parts), visible, invisible
+
+
+def _full_page_image(page: pymupdf.Page) -> bool:
+    area = abs(page.rect)
+    if not area or not page.get_images(full=False):  # the resource list is free; image boxes are not
+        return False
+    for info in page.get_image_info():
+        if abs(pymupdf.Rect(info["bbox"]) & page.rect) >= FULL_PAGE_IMAGE * area:
+            return True
+    return False
+
+
+def _has_marks(page: pymupdf.Page) -> bool:
+    """Anything drawn at all (images or vector paths): outlined text needs OCR, a blank page does not."""
+    return bool(page.get_images(full=False)) or bool(page.get_cdrawings())
+
+
+def decide_route(page: pymupdf.Page, requested: str = "auto", force_ocr: bool = False) -> RouteDecision:
+    """Which engine a page goes to. `requested` is the --engine choice (auto, textlayer, ocr, or
+    another engine name, passed through); `force_ocr` sends every page to OCR."""
+    if force_ocr:
+        return RouteDecision("ocr", "forced (--force-ocr)")
+    if requested != "auto":
+        return RouteDecision(requested, f"requested (--engine {requested})")
+
+    text, visible, invisible = _page_text(page)
+    if visible + invisible == 0:
+        if _has_marks(page):
+            return RouteDecision("ocr", "no text layer")
+        return RouteDecision("textlayer", "blank page")
+
+    quality = text_quality(text)
+    if quality.is_garbage():
+        kind = "invisible text layer" if invisible > visible else "garbage text layer"
+        return RouteDecision("ocr", f"{kind} ({quality.describe()})")
+    if invisible > visible:
+        # A scanner's OCR layer: keep it only if it reads clearly well, else our OCR does better.
+        if quality.is_garbage(MIN_WORD_SHARE_SCAN):
+            return RouteDecision("ocr", f"invisible OCR layer of poor quality ({quality.describe()})")
+        return RouteDecision("textlayer", f"invisible OCR layer of good quality ({quality.describe()})")
+    if quality.is_garbage(MIN_WORD_SHARE_SCAN) and _full_page_image(page):
+        # Visible but mediocre text with a scan over or under it: also an OCR layer, judged the same way.
+        return RouteDecision("ocr", f"text layer with a full-page image, poor quality ({quality.describe()})")
+    return RouteDecision("textlayer", f"text layer ok ({quality.describe()})")
