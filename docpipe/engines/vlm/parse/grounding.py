@@ -16,7 +16,8 @@ from docpipe.model import BlockType
 
 GRID = 999.0  # DeepSeek-OCR normalises boxes to 0..999
 
-_TAG = re.compile(r"<\|ref\|>(?P<label>.*?)<\|/ref\|>\s*<\|det\|>(?P<det>.*?)<\|/det\|>", re.S)
+# label and box may not contain tag characters, so a tag missing its partner cannot swallow the next one
+_TAG = re.compile(r"<\|ref\|>(?P<label>[^<>|]{0,80})<\|/ref\|>\s*<\|det\|>(?P<det>[^<>|]{0,4000})<\|/det\|>")
 _ANY_TAG = re.compile(r"<\|/?(?:ref|det|grounding)\|>")
 _NUM = r"\s*(-?\d+(?:\.\d+)?)\s*"
 _BOX = re.compile(r"\[" + ",".join([_NUM] * 4) + r"\]")
@@ -159,6 +160,7 @@ def parse_grounded(text: str, page_w: float, page_h: float) -> ParseResult:
                 d.type, d.level = kind, 1 if kind == BlockType.title else 2
             elif kind == BlockType.list_item and d.type == BlockType.paragraph:
                 d.type, d.level = BlockType.list_item, 1
+        result.drafts.extend(drafts)
         if kind == BlockType.table and not any(d.table for d in drafts):
             result.problems.append("table region without a parsable table")
     return result
