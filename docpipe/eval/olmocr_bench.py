@@ -316,13 +316,17 @@ def _check_math_batch(items: list[tuple[BenchTest, str]]) -> list[TestResult]:
         for test, formulas in pending:
             reference = rendered[test.get("math").strip()]
             if not reference.ok:
-                results[test.id] = TestResult(test, "fail", f"expected formula does not render: {reference.error}")
+                results[test.id] = TestResult(
+                    test, "fail", f"expected formula does not render: {reference.error}"
+                )
                 continue
             ranked = sorted(formulas, key=lambda f: -fuzz.ratio(f, reference.expr))
             if any(layout_contains(reference, rendered[f]) for f in ranked):
                 results[test.id] = TestResult(test, "pass")
             else:
-                results[test.id] = TestResult(test, "fail", f"no formula renders like {reference.expr[:60]!r}")
+                results[test.id] = TestResult(
+                    test, "fail", f"no formula renders like {reference.expr[:60]!r}"
+                )
     return [results[t.id] for t, _ in items]
 
 
