@@ -1,0 +1,172 @@
+"""VlmEngine end to end: a real PDF page, rendered, sent over HTTP to a scripted local server."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pymupdf
+import pytest
+from PIL import Image
+
+pytest.importorskip("httpx")
+
+from test_vlm_support_server import FakeChatServer, image_url, user_text  # noqa: E402
+
+from docpipe.engines.base import PageInput  # noqa: E402
+from docpipe.engines.vlm import VlmEngine, VlmSettings  # noqa: E402
+from docpipe.model import BlockType  # noqa: E402
+
+FIX = Path(__file__).resolve().parent.parent / "fixtures" / "vlm"
+PAGE = (FIX / "deepseek_grounded_page.txt").read_text(encoding="utf-8")
+LOOP = (FIX / "deepseek_loop.txt").read_text(encoding="utf-8")
+CHART = (FIX / "deepseek_figure_chart.txt").read_text(encoding="utf-8")
+
+
+def make_page(text_lines: int = 3) -> tuple[pymupdf.Document, PageInput]:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    for i in range(text_lines):
+        page.insert_text(
+            (72, 90 + 14 * i), f"Line {i} of a page about optical context compression.", fontsize=11
+        )
+    page.draw_rect(pymupdf.Rect(100, 530, 330, 710), color=(0, 0, 1), fill=(0.2, 0.4, 0.9))
+    return doc, PageInput(source_name="t.pdf", index=0, page=page, route_reason="forced")
+
+
+def settings(url: str, **kw) -> VlmSettings:
+    base = dict(model="deepseek-ai/DeepSeek-OCR", base_url=url, backoff=0.01, timeout=5.0, dpi=72)
+    base.update(kw)
+    return VlmSettings(**base)
+
+
+def test_page_pass_figure_pass_and_mode_record():
+    def script(body, n):
+        return ("reply", CHART if user_text(body) == "Parse the figure." else PAGE, "stop")
+
+    saved: dict[str, bytes] = {}
+    doc, page = make_page()
+    with FakeChatServer(script) as srv:
+        eng = VlmEngine(
+            settings(srv.base_url),
+            image_sink=lambda i, bid, png: saved.setdefault(bid, png) and f"img/{bid}.png",
+        )
+        (raw,) = eng.process([page])
+    assert raw.status == "ok" and raw.error is None, raw.error
+    assert raw.engine == "vlm" and raw.route_reason == "forced"
+    # compression-aware mode: ~3 lines of text -> the cheapest mode
+    assert raw.vlm.mode == "tiny" and raw.vlm.visual_tokens == 64
+    assert raw.vlm.text_tokens and raw.vlm.compression_ratio == pytest.approx(
+        raw.vlm.text_tokens / 64, abs=1e-3
+    )
+    page_req, fig_req = srv.requests
+    assert user_text(page_req) == "<|grounding|>Convert the document to markdown."
+    assert page_req["mm_processor_kwargs"] == {"base_size": 512, "image_size": 512, "crop_mode": False}
+    assert page_req["vllm_xargs"]["ngram_size"] == 30
+    assert user_text(fig_req) == "Parse the figure."
+    sent = Image.open(io.BytesIO(__import__("base64").b64decode(image_url(page_req)["url"].split(",")[1])))
+    assert max(sent.size) <= 512
+    blocks = raw.blocks
+    assert [b.id for b in blocks] == [f"p0-b{i}" for i in range(len(blocks))]
+    chart = next(b for b in blocks if b.type == BlockType.chart)
+    assert chart.chart.data.n_rows == 3 and chart.figure.kind == "chart"
+    assert chart.figure.image_path == f"img/{chart.id}.png" and chart.figure.caption.startswith("Figure 1")
+    crop = Image.open(io.BytesIO(saved[chart.id]))
+    assert (
+        crop.size[0] > 100 and crop.getpixel((crop.size[0] // 2, crop.size[1] // 2))[2] > 150
+    )  # the blue box
+    assert next(b for b in blocks if b.type == BlockType.table).table.n_cols == 3
+    assert next(b for b in blocks if b.type == BlockType.formula).latex.startswith("r = ")
+    doc.close()
+
+
+def test_chemical_structures_validated_invalid_kept():
+    answers = iter(["C1CC(", "CC(=O)Oc1ccccc1C(=O)O"])
+    page_text = (
+        "<|ref|>image<|/ref|><|det|>[[100, 100, 400, 300]]<|/det|>\n\n"
+        "<|ref|>image<|/ref|><|det|>[[500, 100, 900, 300]]<|/det|>\n<｜end▁of▁sentence｜>"
+    )
+
+    def script(body, n):
+        return ("reply", next(answers) if user_text(body) == "Parse the figure." else page_text, "stop")
+
+    doc, page = make_page()
+    with FakeChatServer(script) as srv:
+        eng = VlmEngine(settings(srv.base_url, max_concurrency=1))
+        (raw,) = eng.process([page])
+    chems = [b for b in raw.blocks if b.type == BlockType.chemical]
+    assert len(chems) == 2 and set(eng.crops) == {b.id for b in chems}
+    by_smiles = {b.chemical.smiles: b.chemical for b in chems}
+    assert by_smiles["C1CC("].valid is False  # flagged, not dropped
+    aspirin = by_smiles["CC(=O)Oc1ccccc1C(=O)O"]
+    assert aspirin.valid and aspirin.formula == "C9H8O4" and aspirin.inchikey == "BSYNRYMUTXBXSQ-UHFFFAOYSA-N"
+    doc.close()
+
+
+def test_loop_is_retried_with_another_mode_and_temperature():
+    def script(body, n):
+        return ("reply", LOOP, "length") if n == 0 else ("reply", PAGE, "stop")
+
+    doc, page = make_page()
+    with FakeChatServer(script) as srv:
+        (raw,) = VlmEngine(settings(srv.base_url, figure_pass=False)).process([page])
+    first, second = srv.requests
+    assert first["temperature"] == 0.0 and second["temperature"] == 0.3
+    assert first["mm_processor_kwargs"]["base_size"] != second["mm_processor_kwargs"]["base_size"]
+    assert raw.status == "ok" and raw.vlm.mode == "small" and raw.vlm.visual_tokens == 100
+    doc.close()
+
+
+def test_persistent_loop_fails_the_page_with_the_error():
+    doc, page = make_page()
+    with FakeChatServer(lambda body, n: ("reply", LOOP, "length")) as srv:
+        (raw,) = VlmEngine(settings(srv.base_url)).process([page])
+    assert raw.status == "failed" and "repetition loop" in raw.error and raw.blocks is None
+    assert raw.vlm.raw_output == LOOP
+    doc.close()
+
+
+def test_server_down_fails_the_page_not_the_batch():
+    doc, page = make_page()
+    with FakeChatServer(lambda body, n: ("status", 500)) as srv:
+        (raw,) = VlmEngine(settings(srv.base_url, max_retries=1)).process([page])
+    assert raw.status == "failed" and "500" in raw.error and len(srv.requests) == 4  # 2 modes x 2 attempts
+    doc.close()
+
+
+def test_unparsable_output_is_kept_raw_as_fallback():
+    junk = "<|ref|><|/ref|>"
+    doc, page = make_page()
+    with FakeChatServer(lambda body, n: ("reply", junk, "stop")) as srv:
+        (raw,) = VlmEngine(settings(srv.base_url)).process([page])
+    assert raw.status == "fallback" and raw.vlm.raw_output == junk and "unparsable" in raw.error
+    doc.close()
+
+
+def test_truncated_output_keeps_raw_and_notes_it():
+    text = (FIX / "deepseek_truncated.txt").read_text(encoding="utf-8")
+    doc, page = make_page()
+    with FakeChatServer(lambda body, n: ("reply", text, "length")) as srv:
+        (raw,) = VlmEngine(settings(srv.base_url)).process([page])
+    assert raw.status == "ok" and "truncated" in raw.error and raw.vlm.raw_output == text
+    assert [b.type for b in raw.blocks] == [BlockType.title, BlockType.paragraph, BlockType.table]
+    doc.close()
+
+
+def test_generic_structured_mode_sends_schema(tmp_path):
+    reply = (FIX / "generic_structured.json").read_text(encoding="utf-8")
+    doc, page = make_page()
+    with FakeChatServer(lambda body, n: ("reply", reply if n == 0 else '{"kind": "photo"}', "stop")) as srv:
+        eng = VlmEngine(settings(srv.base_url, model="gpt-4.1", task="structured", detail="auto"))
+        (raw,) = eng.process([page])
+    body = srv.requests[0]
+    assert body["response_format"]["json_schema"]["schema"]["required"] == ["blocks"]
+    assert image_url(body)["detail"] == "high"  # the generic profile's default mode
+    assert raw.vlm.mode == "high" and raw.status == "ok"
+    assert [b.type for b in raw.blocks][:3] == [BlockType.title, BlockType.paragraph, BlockType.table]
+    doc.close()
+
+
+def test_unknown_mode_is_rejected_early():
+    with pytest.raises(ValueError, match="gundam"):
+        VlmEngine(VlmSettings(mode="ultra"))
