@@ -12,6 +12,7 @@ import re
 
 from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page
 from docpipe.assemble.furniture import mark_furniture
+from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
 from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines, overlap_ratio
 from docpipe.assemble.text import finish_text, join_lines, normalize_chars, vocabulary
@@ -37,9 +38,10 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
         else:
             reg.text = join_lines([ln.text for ln in reg.lines], vocab)
     regions = [r for r in regions if r.text]
+    figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
+    regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
-    regions += [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in raw.images]
-    return regions
+    return regions + figures
 
 
 def _code_text(reg: Region) -> str:
@@ -47,11 +49,11 @@ def _code_text(reg: Region) -> str:
     left = min(ln.bbox[0] for ln in reg.lines)
     out = []
     for ln in reg.lines:
-        text = finish_text(ln.text) if not ln.text.strip() else ln.text.rstrip().replace("\u00ad", "")
-        n_chars = max(len(ln.text), 1)
-        char_w = (ln.bbox[2] - ln.bbox[0]) / n_chars if n_chars else ln.size * 0.6
-        indent = int(round((ln.bbox[0] - left) / char_w)) if char_w > 0 else 0
-        out.append(" " * max(indent, 0) + text.lstrip())
+        raw = ln.text.replace("\u00ad", "").rstrip()
+        text = raw.lstrip()
+        char_w = (ln.bbox[2] - ln.bbox[0]) / max(len(ln.text), 1)
+        offset = int(round((ln.bbox[0] - left) / char_w)) if char_w > 0 else 0
+        out.append(" " * (max(offset, 0) + len(raw) - len(text)) + text)
     return "\n".join(out).strip("\n")
 
 
@@ -68,7 +70,7 @@ def _attach_captions(regions: list[Region]) -> None:
             if gap < best_gap:
                 best, best_gap = fig, gap
         if best is not None:
-            best.text = cap.text
+            best.caption = cap.text
 
 
 def _to_block(reg: Region, page_index: int, n: int) -> Block:
@@ -81,8 +83,8 @@ def _to_block(reg: Region, page_index: int, n: int) -> Block:
         block.table = reg.table
         block.text = ""
     elif reg.type is BlockType.figure:
-        block.figure = FigureData(caption=reg.text or None)
-        block.text = ""
+        block.figure = FigureData(caption=reg.caption or None)
+        block.text = reg.text  # labels drawn inside the figure; JSON only
     return block
 
 
@@ -122,9 +124,10 @@ def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
             results.append(result)
             continue
         _attach_captions(regs)
-        content = [r for r in regs if r.type not in FURNITURE]
+        content = [r for r in regs if r.type not in FURNITURE and r.kind != "image"]
         rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
         ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
+        ordered = place_figures(ordered, [r for r in regs if r.kind == "image"])
         tops = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] < raw.height / 2), key=lambda r: r.bbox[1])
         bottoms = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] >= raw.height / 2), key=lambda r: r.bbox[1])
         result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]

@@ -15,7 +15,7 @@ from docpipe.model import BlockType
 
 MARGIN_SHARE = 0.09
 _PAGE_NUMBER = re.compile(
-    r"^(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7})(?:\s*(?:/|of)\s*\d{1,4})?$|^[-\u2013\u2014]\s*\d{1,4}\s*[-\u2013\u2014]$",
+    r"^(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7}|\d{1,3}[-\u2013.]\d{1,4})(?:\s*(?:/|of)\s*\d{1,4})?$|^[-\u2013\u2014]\s*\d{1,4}\s*[-\u2013\u2014]$",
     re.IGNORECASE,
 )
 
@@ -49,7 +49,7 @@ def mark_furniture(pages: list[tuple[float, list[Region]]]) -> None:
             on_page.add((band, sig))
         seen.update(on_page)
     n_pages = len(pages)
-    min_repeats = 2 if n_pages < 6 else max(2, n_pages // 4)
+    min_repeats = 2  # margin bands rarely repeat body text; chapter footers alternate with page parity
     for reg, band, sig in candidates:
         if _PAGE_NUMBER.match(reg.text.strip()):
             reg.type = BlockType.page_number

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 from docpipe.engines.base import Line, RawImage, Rect
 from docpipe.model import BlockType, TableData
 
-BULLET = re.compile(r"^\s*([\u2022\u25cf\u25cb\u25e6\u25aa\u25a0\u25a1\u27a2\u25ba\u2713\u2714\u2023\u2043\u00b7\u2219\uf0b7\uf0a7\uf076\uf0d8*\-\u2013\u2014])\s*")
+# Bullet glyphs may touch their text; ASCII look-alikes ("*", "-") need a space ("*ALLOBJ" is a word).
+# Symbol-font bullets often come out as private-use code points or U+FFFD.
+BULLET = re.compile(
+    r"^\s*(?:[\u2022\u25cf\u25cb\u25e6\u25aa\u25a0\u25a1\u27a2\u25ba\u2713\u2714\u2023\u2043\u00b7\u2219"
+    r"\ue000-\uf8ff\ufffd]+\s*|[*\-\u2013\u2014]\s+)"
+)
 ENUMERATOR = re.compile(r"^\s*(\(?(?:\d{1,3}|[a-zA-Z]|[ivxIVX]{1,5})[.)])\s+")
 
 
@@ -28,6 +33,7 @@ class Region:
     type: BlockType | None = None
     level: int | None = None
     text: str = ""
+    caption: str = ""  # figures: the caption attached to them
 
     @property
     def kind(self) -> str:
@@ -75,7 +81,10 @@ def merge_same_baseline(lines: list[Line]) -> list[Line]:
             prev is not None
             and prev.block_hint == ln.block_hint
             and abs(prev.bbox[3] - ln.bbox[3]) < 0.4 * max(ln.size, 1)
-            and 0 <= ln.bbox[0] - prev.bbox[2] < 3 * max(ln.size, 1)
+            and (
+                -1 <= ln.bbox[0] - prev.bbox[2] < 3 * max(ln.size, 1)  # left to right
+                or -1 <= prev.bbox[0] - ln.bbox[2] < 3 * max(ln.size, 1)  # right-to-left scripts
+            )
         ):
             if not prev.text.endswith(" ") and not ln.text.startswith(" "):
                 ln.spans[0].text = " " + ln.spans[0].text

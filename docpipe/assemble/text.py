@@ -22,22 +22,22 @@ _LIGATURES = {
     "\ufb06": "st",
 }
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
+# exotic spaces become plain spaces one for one (runs are kept: code indentation depends on them)
+_INVISIBLE.update(dict.fromkeys(map(ord, "\t\u00a0\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"), " "))
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _HYPHENS = "-\u2010\u00ad"
 
 
 def normalize_chars(text: str) -> str:
-    """Expand ligatures, drop zero-width characters, unify spaces, then NFC.
+    """Expand ligatures, drop zero-width characters, plain spaces for exotic ones, then NFC.
 
     Soft hyphens are kept here: at a line end they mark a break that `join_lines` removes; inside a
     line they are dropped by `finish_text`."""
     for lig, rep in _LIGATURES.items():
         if lig in text:
             text = text.replace(lig, rep)
-    text = text.translate(_INVISIBLE)
-    text = _SPACES.sub(" ", text)
-    return unicodedata.normalize("NFC", text)
+    return unicodedata.normalize("NFC", text.translate(_INVISIBLE))
 
 
 def finish_text(text: str) -> str:
@@ -53,17 +53,17 @@ def vocabulary(texts: Iterable[str]) -> set[str]:
 
 
 def _keep_hyphen(head: str, tail: str, vocab: set[str]) -> bool:
-    m_head = re.search(r"([^\W\d_]+)$", head)
+    m_head = re.search(r"([^\W\d_]+(?:-[^\W\d_]+)*)$", head)
     m_tail = re.match(r"([^\W\d_]+)", tail)
     if not m_head or not m_tail:
         return True  # digits, punctuation, "pre-\n2020": not a broken word
     left, right = m_head.group(1), m_tail.group(1)
     if not right[0].islower():
         return True  # "Franco-\nGerman", "COVID-\n19"
+    if "-" in left:
+        return True  # "state-of-the-\nart": a compound continues
     joined, hyphenated = (left + right).lower(), f"{left}-{right}".lower()
-    if hyphenated in vocab and joined not in vocab:
-        return True
-    return False
+    return hyphenated in vocab and joined not in vocab
 
 
 def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:

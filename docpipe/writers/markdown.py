@@ -37,8 +37,7 @@ def block_to_markdown(block: Block) -> str:
             parts.append(f"![{(fig.caption or 'figure')[:80]}]({fig.image_path})")
         if t is BlockType.chart and block.chart and block.chart.data is not None:
             parts.append(table_to_markdown(block.chart.data))
-        if text:
-            parts.append(text)
+        # block.text of a figure holds the labels drawn inside it: JSON only, not body text
         return "\n\n".join(parts)
     if t is BlockType.caption:
         return f"*{text}*" if text else ""
