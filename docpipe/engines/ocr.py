@@ -51,7 +51,7 @@ CLS_SHAPE = (48, 192)
 MIN_TEXT_SCORE = 0.5
 # Line box height (points) per point of font size: the detector's box spans ascenders to descenders
 # plus its unclip margin. Calibrated on rendered fixtures with known sizes.
-BOX_HEIGHT_PER_PT = 1.45
+BOX_HEIGHT_PER_PT = 1.7
 
 
 def model_dir() -> Path:
@@ -293,7 +293,7 @@ class OcrEngine:
 
         up_w, up_h = (ph, pw) if rotation in (90, 270) else (pw, ph)
         scale = 72.0 / rec_dpi
-        lines: list[Line] = []
+        keyed: list[tuple[float, float, Line]] = []
         for quad, rec in zip(quads, texts, strict=True):
             text = rec.text.strip()
             if not text or rec.confidence < MIN_TEXT_SCORE:
@@ -301,10 +301,14 @@ class OcrEngine:
             x0, y0 = (quad.min(axis=0) * scale).tolist()
             x1, y1 = (quad.max(axis=0) * scale).tolist()
             bbox = (max(0.0, x0), max(0.0, y0), min(up_w, x1), min(up_h, y1))
-            size = round(quad_sides(quad)[1] * scale / BOX_HEIGHT_PER_PT, 1)
-            span = Span(text=text, bbox=bbox, size=size, font="ocr")
-            lines.append(Line(spans=[span], bbox=bbox, block_hint=None, confidence=round(rec.confidence, 4)))
-        lines.sort(key=_reading_key(lines))
+            height = quad_sides(quad)[1] * scale
+            span = Span(text=text, bbox=bbox, size=round(height / BOX_HEIGHT_PER_PT, 1), font="ocr")
+            line = Line(spans=[span], bbox=bbox, block_hint=None, confidence=round(rec.confidence, 4))
+            # Anchor on the middle of the line's left edge: on a skewed scan the boxes of neighbouring
+            # lines overlap vertically, but where each line starts is still in order.
+            anchor_y = float((quad[0, 1] + quad[3, 1]) / 2 * scale)
+            keyed.append((anchor_y, height, line))
+        lines = _reading_order(keyed)
         timings["total"] = time.perf_counter() - t0
         return RawPage(
             index=index,
@@ -334,12 +338,12 @@ def _resample_or_render(
     return render_gray(page, dpi), dpi
 
 
-def _reading_key(lines: list[Line]):
-    """Top to bottom, left to right within a row (rows are bands of half a median line height)."""
-    heights = sorted(ln.bbox[3] - ln.bbox[1] for ln in lines) or [10.0]
+def _reading_order(keyed: list[tuple[float, float, Line]]) -> list[Line]:
+    """Top to bottom by where lines start, left to right within a row; a row is a band of half the
+    median line height. Column structure is left to assembly, which groups lines geometrically."""
+    if not keyed:
+        return []
+    heights = sorted(h for _, h, _ in keyed)
     band = max(heights[len(heights) // 2] / 2, 1.0)
-
-    def key(ln: Line) -> tuple[int, float]:
-        return int(((ln.bbox[1] + ln.bbox[3]) / 2) // band), ln.bbox[0]
-
-    return key
+    keyed.sort(key=lambda k: (int(k[0] // band), k[2].bbox[0]))
+    return [line for _, _, line in keyed]

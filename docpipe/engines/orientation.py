@@ -23,6 +23,8 @@ Quad = np.ndarray  # (4, 2) float32 points: top-left, top-right, bottom-right, b
 MIN_ELONGATION = 2.0  # long side / short side for a box to say anything about direction
 VERTICAL_MARGIN = 1.5  # vertical evidence must beat horizontal by this factor to turn the page
 SAMPLE_LINES = 8
+WINDOW_ASPECT = 4.0  # the 0/180 classifier's input is 192 x 48
+WINDOWS_PER_LINE = 3
 
 
 def order_quad(points: np.ndarray) -> Quad:
@@ -105,11 +107,25 @@ def detect_rotation(
     turned_quads = rotate_quads(quads, w, h, base) if base else [order_quad(q) for q in quads]
     horizontal = [q for q in turned_quads if quad_sides(q)[0] >= MIN_ELONGATION * quad_sides(q)[1]]
     picks = longest(horizontal or turned_quads, sample)
-    pairs = [(c, quad_sides(q)[0]) for q in picks if (c := crop(turned, q)).size]
-    if not pairs:
+    windows = [w for q in picks for w in line_windows(crop(turned, q))]
+    if not windows:
         return base
-    probs = upside_down_prob([c for c, _ in pairs])
-    weights = [wt for _, wt in pairs]
-    # Weighted vote of (p - 0.5): a confident long line outweighs a shaky short one.
-    vote = sum((p - 0.5) * wt for p, wt in zip(probs, weights, strict=True)) / max(sum(weights), 1e-6)
+    probs = upside_down_prob(windows)
+    # Mean vote of (p - 0.5): confident windows count more than shaky ones.
+    vote = sum(p - 0.5 for p in probs) / len(probs)
     return (base + 180) % 360 if vote > 0 else base
+
+
+def line_windows(line: np.ndarray, aspect: float = WINDOW_ASPECT, per_line: int = WINDOWS_PER_LINE) -> list:
+    """Pieces of a line crop about `aspect` times as wide as tall: the 0/180 classifier squeezes its
+    input into 192x48 pixels, so a whole long line would reach it as an unreadable smear."""
+    h, w = line.shape[:2]
+    if h == 0 or w == 0:
+        return []
+    step = max(int(h * aspect), 1)
+    starts = list(range(0, max(w - step // 2, 1), step))
+    if len(starts) > per_line:  # spread the picks along the line
+        idx = np.linspace(0, len(starts) - 1, per_line).round().astype(int)
+        starts = [starts[i] for i in idx]
+    pieces = [line[:, x : x + step] for x in starts]
+    return [p for p in pieces if p.size and float(p.std()) > 12.0]  # skip blank gaps

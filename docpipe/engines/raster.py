@@ -17,7 +17,7 @@ import numpy as np
 import pymupdf
 
 PROBE_DPI = 96.0
-DET_CHAR_PX = 15.0  # character (cap) height the text detector sees
+DET_CHAR_PX = 9.0  # median glyph height the text detector sees: enough to split lines, no more
 REC_CHAR_PX = 26.0  # character height in the crops handed to the recognizer
 MIN_DPI = 40.0
 MAX_DPI = 400.0
