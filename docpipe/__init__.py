@@ -1,9 +1,9 @@
 """docpipe: PDFs and page images to Markdown, schema-validated JSON and RAG-ready chunks.
 
-    import docpipe
-    doc = docpipe.convert("paper.pdf")          # -> docpipe.model.Document
-    print(docpipe.to_markdown(doc))
-    chunks = docpipe.make_chunks(doc, max_tokens=512)
+import docpipe
+doc = docpipe.convert("paper.pdf")          # -> docpipe.model.Document
+print(docpipe.to_markdown(doc))
+chunks = docpipe.make_chunks(doc, max_tokens=512)
 """
 
 __version__ = "0.1.0"

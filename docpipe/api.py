@@ -10,7 +10,9 @@ from docpipe.config import Config, load_config
 from docpipe.model import Document
 
 
-def _config(config: Config | str | Path | None, engine: str | None, overrides: dict[str, Any] | None) -> Config:
+def _config(
+    config: Config | str | Path | None, engine: str | None, overrides: dict[str, Any] | None
+) -> Config:
     cfg = config if isinstance(config, Config) else load_config(config)
     data = cfg.model_dump()
     if engine is not None:

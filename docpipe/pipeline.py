@@ -63,7 +63,9 @@ class Engines:
             try:
                 from docpipe.engines.ocr import OcrEngine
             except ImportError as exc:
-                raise MissingExtra(f"the OCR engine needs rapidocr: pip install 'docpipe[ocr]' ({exc})") from exc
+                raise MissingExtra(
+                    f"the OCR engine needs rapidocr: pip install 'docpipe[ocr]' ({exc})"
+                ) from exc
             return OcrEngine(dpi=cfg.ocr.dpi or None, max_pixels=cfg.ocr.max_pixels)
         if name == "vlm":
             from docpipe.engines.vlm.engine import VlmEngine
@@ -106,7 +108,9 @@ def _run_engine(engines: Engines, name: str, page: PageInput) -> RawPage:
         return _failed_page(page, name, f"{type(exc).__name__}: {exc}")
 
 
-def _recognise(engines: Engines, doc: pymupdf.Document, source: str, progress: ProgressFn | None) -> list[RawPage]:
+def _recognise(
+    engines: Engines, doc: pymupdf.Document, source: str, progress: ProgressFn | None
+) -> list[RawPage]:
     raw_pages: list[RawPage] = []
     for index in range(doc.page_count):
         t0 = time.perf_counter()
@@ -143,11 +147,16 @@ def _figure_images(doc: pymupdf.Document, document: Document, dpi: int) -> dict[
     """Figure pixels: the embedded image itself when the figure is one, else a rendering of its box."""
     out: dict[str, ImageBlob] = {}
     for page_result in document.pages:
-        figures = [b for b in page_result.blocks if b.type in (BlockType.figure, BlockType.chart, BlockType.chemical)]
+        figures = [
+            b for b in page_result.blocks if b.type in (BlockType.figure, BlockType.chart, BlockType.chemical)
+        ]
         if not figures:
             continue
         page = doc.load_page(page_result.index)
-        xrefs = {tuple(round(v) for v in info["bbox"]): info.get("xref", 0) for info in page.get_image_info(xrefs=True)}
+        xrefs = {
+            tuple(round(v) for v in info["bbox"]): info.get("xref", 0)
+            for info in page.get_image_info(xrefs=True)
+        }
         for block in figures:
             try:
                 xref = xrefs.get(tuple(round(v) for v in block.bbox), 0)

@@ -37,7 +37,10 @@ HYPHEN_LINES = [
     "ments carefully and found a state-of-the-",
     "art approach that was well described.",
 ]
-HYPHEN_JOINED = "The committee examined the documents carefully and found a state-of-the-art approach that was well described."
+HYPHEN_JOINED = (
+    "The committee examined the documents carefully and found a state-of-the-art approach that was well "
+    "described."
+)
 
 TABLE_ROWS = [
     # header row 0: "Region" spans two rows, "Sales" spans two columns
@@ -55,7 +58,9 @@ def _text(page: pymupdf.Page, x: float, y: float, text: str, size: float = 10, f
     page.insert_text((x, y), text, fontsize=size, fontname=font)
 
 
-def _paragraph(page: pymupdf.Page, rect: pymupdf.Rect, text: str, size: float = 10, font: str = "helv") -> float:
+def _paragraph(
+    page: pymupdf.Page, rect: pymupdf.Rect, text: str, size: float = 10, font: str = "helv"
+) -> float:
     """Flow text into rect; returns the y where the text ended."""
     rc = page.insert_textbox(rect, text, fontsize=size, fontname=font)
     if rc < 0:

@@ -78,8 +78,9 @@ def main() -> int:
     rates = {k: n_pages / statistics.median(times[k]) for k in tools}
     print(f"{'pages/s (median of runs)':32s} " + " ".join(f"{rates[k]:12.1f}" for k in tools))
     if baseline:
+        delta = statistics.mean(scores["docpipe"]) - statistics.mean(scores["pymupdf4llm"])
         print(
-            f"docpipe / pymupdf4llm: similarity {statistics.mean(scores['docpipe']) - statistics.mean(scores['pymupdf4llm']):+.3f}, "
+            f"docpipe / pymupdf4llm: similarity {delta:+.3f}, "
             f"speed x{rates['docpipe'] / rates['pymupdf4llm']:.1f} ({n_pages} pages, {args.repeat} runs)"
         )
     return 0

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page
-from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
+from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines, overlap_ratio
-from docpipe.assemble.text import finish_text, join_lines, normalize_chars, vocabulary
+from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.engines.base import RawPage
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
 
@@ -74,7 +74,9 @@ def _attach_captions(regions: list[Region]) -> None:
 
 
 def _to_block(reg: Region, page_index: int, n: int) -> Block:
-    block = Block(id=f"p{page_index}-b{n}", type=reg.type or BlockType.paragraph, bbox=reg.bbox, text=reg.text)
+    block = Block(
+        id=f"p{page_index}-b{n}", type=reg.type or BlockType.paragraph, bbox=reg.bbox, text=reg.text
+    )
     if reg.type in (BlockType.heading, BlockType.title):
         block.level = reg.level or 2
     elif reg.type is BlockType.list_item:
@@ -97,12 +99,17 @@ def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
     for raw in raw_pages:
         per_page.append(_regions_for_page(raw, vocab) if raw.blocks is None else [])
 
-    text_pages = [(raw.height, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.blocks is None]
+    text_pages = [
+        (raw.height, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.blocks is None
+    ]
     mark_furniture(text_pages)
-    body = body_size([r for regs in per_page for r in regs if r.type is None])
-    for raw, regs in zip(raw_pages, per_page, strict=True):
-        classify_page(regs, body, raw.height)
-    assign_heading_levels([regs for regs in per_page if regs], body)
+    # Font sizes are only comparable within one engine: OCR estimates them from pixel heights.
+    for engine in {raw.engine for raw in raw_pages}:
+        group = [(raw, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.engine == engine]
+        body = body_size([r for _, regs in group for r in regs if r.type is None])
+        for raw, regs in group:
+            classify_page(regs, body, raw.height)
+        assign_heading_levels([regs for _, regs in group if regs], body)
 
     results: list[PageResult] = []
     for raw, regs in zip(raw_pages, per_page, strict=True):
@@ -128,8 +135,12 @@ def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
         rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
         ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
         ordered = place_figures(ordered, [r for r in regs if r.kind == "image"])
-        tops = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] < raw.height / 2), key=lambda r: r.bbox[1])
-        bottoms = sorted((r for r in regs if r.type in FURNITURE and r.bbox[1] >= raw.height / 2), key=lambda r: r.bbox[1])
+        tops = sorted(
+            (r for r in regs if r.type in FURNITURE and r.bbox[1] < raw.height / 2), key=lambda r: r.bbox[1]
+        )
+        bottoms = sorted(
+            (r for r in regs if r.type in FURNITURE and r.bbox[1] >= raw.height / 2), key=lambda r: r.bbox[1]
+        )
         result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]
         results.append(result)
     return results

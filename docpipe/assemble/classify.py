@@ -14,7 +14,9 @@ from collections import Counter
 from docpipe.assemble.regions import BULLET, ENUMERATOR, Region
 from docpipe.model import BlockType
 
-CAPTION = re.compile(r"^(?:figure|fig\.|table|tab\.|listing|chart|scheme|algorithm|exhibit)\s*[\dIVXA-Z]+[.:\s]", re.I)
+CAPTION = re.compile(
+    r"^(?:figure|fig\.|table|tab\.|listing|chart|scheme|algorithm|exhibit)\s*[\dIVXA-Z]+[.:\s]", re.I
+)
 SECTION_NUMBER = re.compile(r"^((?:\d{1,2}\.){0,4}\d{1,2})\.?\s+\S")
 _SENTENCE_END = re.compile(r"[.;,:]$")
 

@@ -45,7 +45,9 @@ def absorb_figure_labels(regions: list[Region], figures: list[Region]) -> list[R
             cx, cy = (reg.bbox[0] + reg.bbox[2]) / 2, (reg.bbox[1] + reg.bbox[3]) / 2
             for fig in figures:
                 b = fig.bbox
-                if (b[0] <= cx <= b[2] and b[1] - TOUCH <= cy <= b[3] + TOUCH) or overlap_ratio(reg.bbox, b) > 0.6:
+                if (b[0] <= cx <= b[2] and b[1] - TOUCH <= cy <= b[3] + TOUCH) or overlap_ratio(
+                    reg.bbox, b
+                ) > 0.6:
                     host = fig
                     break
         if host is None:

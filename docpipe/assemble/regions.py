@@ -103,7 +103,9 @@ def _continues(prev: Line, cur: Line, region: Region) -> bool:
     size = max(prev.size, cur.size, 1.0)
     if prev.block_hint != cur.block_hint:
         return False
-    if abs(prev.size - cur.size) > max(0.9, 0.12 * size):
+    # OCR sizes are estimated from box heights, which vary with ascenders and descenders
+    tolerance = 0.3 * size if cur.confidence is not None else max(0.9, 0.12 * size)
+    if abs(prev.size - cur.size) > tolerance:
         return False
     if prev.mono != cur.mono or (prev.bold != cur.bold and (prev.bold or len(region.lines) == 1)):
         return False
@@ -119,14 +121,12 @@ def _continues(prev: Line, cur: Line, region: Region) -> bool:
         return False
     # A short previous line followed by an indented line: a new paragraph in an indent-only layout.
     right = region.bbox[2]
-    if (
+    return not (
         len(region.lines) > 1
         and prev.bbox[2] < right - 4 * size
         and cur.bbox[0] > region.bbox[0] + 1.0 * size
         and text[:1].isupper()
-    ):
-        return False
-    return True
+    )
 
 
 def group_lines(lines: list[Line]) -> list[Region]:

@@ -8,8 +8,9 @@ engine-independent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 from docpipe.model import Block, TableData, VlmPageInfo
 

@@ -1,14 +1,14 @@
 """The typed document model that every stage reads and writes."""
 
 from docpipe.model.document import (
+    FURNITURE,
     SCHEMA_VERSION,
+    BBox,
     Block,
     BlockType,
-    BBox,
     ChartData,
     ChemicalData,
     Chunk,
-    FURNITURE,
     Document,
     DocumentStatus,
     EngineInfo,

@@ -6,7 +6,7 @@ drawn on the page without flipping. `docpipe schema` prints `Document.model_json
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -24,7 +24,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class BlockType(str, Enum):
+class BlockType(StrEnum):
     title = "title"
     heading = "heading"
     paragraph = "paragraph"
@@ -104,7 +104,7 @@ class Block(_Model):
     confidence: float | None = Field(None, ge=0.0, le=1.0, description="recogniser confidence")
 
 
-class PageStatus(str, Enum):
+class PageStatus(StrEnum):
     ok = "ok"
     fallback = "fallback"
     failed = "failed"
@@ -149,7 +149,7 @@ class EngineInfo(_Model):
     config_hash: str = ""
 
 
-class DocumentStatus(str, Enum):
+class DocumentStatus(StrEnum):
     ok = "ok"
     partial = "partial"  # some pages failed; the rest are in the outputs
     failed = "failed"

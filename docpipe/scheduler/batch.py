@@ -82,7 +82,13 @@ def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcom
     except DocpipeError as exc:
         return DocOutcome(path, name, "failed", error=str(exc), seconds=time.perf_counter() - t0)
     except Exception as exc:  # an engine bug must not end the batch: record it with its type
-        return DocOutcome(path, name, "failed", error=f"{path}: {type(exc).__name__}: {exc}", seconds=time.perf_counter() - t0)
+        return DocOutcome(
+            path,
+            name,
+            "failed",
+            error=f"{path}: {type(exc).__name__}: {exc}",
+            seconds=time.perf_counter() - t0,
+        )
     doc = result.document
     engines: dict[str, int] = {}
     for p in doc.pages:
@@ -124,10 +130,14 @@ def _plan(
             yield DocOutcome(str(path), name, "failed", error=f"{path}: cannot read: {exc.strerror or exc}")
             continue
         entry = manifest.get(str(path))
-        if entry is not None and not force and entry.content_hash == digest and entry.config_hash == config_hash:
-            if entry.status in ("ok", "partial") or (entry.status == "failed" and not retry_failed):
-                yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
-                continue
+        if (
+            entry is not None
+            and not force
+            and entry.content_hash == digest
+            and entry.config_hash == config_hash
+        ) and (entry.status in ("ok", "partial") or (entry.status == "failed" and not retry_failed)):
+            yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
+            continue
         manifest.start(str(path), name, digest, config_hash)
         yield path, name, digest
 
@@ -172,7 +182,11 @@ def run_batch(
         plan = _plan(inputs, manifest, config, force, retry_failed)
         if workers <= 1:
             for item in plan:
-                record(item if isinstance(item, DocOutcome) else convert_one(str(item[0]), str(out_dir), item[1], config))
+                record(
+                    item
+                    if isinstance(item, DocOutcome)
+                    else convert_one(str(item[0]), str(out_dir), item[1], config)
+                )
         else:
             with ProcessPoolExecutor(max_workers=workers) as pool:
                 pending: set[Future] = set()

@@ -54,6 +54,8 @@ def write_outputs(
         written_images.append(img_path)
     write_text_atomic(md_path, to_markdown(doc))
     chunks = make_chunks(doc, max_tokens=max_chunk_tokens)
-    write_text_atomic(chunks_path, "".join(json.dumps(c.model_dump(mode="json"), ensure_ascii=False) + "\n" for c in chunks))
+    write_text_atomic(
+        chunks_path, "".join(json.dumps(c.model_dump(mode="json"), ensure_ascii=False) + "\n" for c in chunks)
+    )
     write_text_atomic(json_path, doc.model_dump_json(indent=1))
     return Written(md_path, json_path, chunks_path, written_images)

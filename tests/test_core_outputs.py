@@ -1,0 +1,168 @@
+"""The CLI end to end: outputs, JSON Schema validity, chunks, bad inputs, resume, config."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+import docpipe
+from docpipe.cli.main import main
+from docpipe.model import Chunk, Document
+from docpipe.writers.chunks import count_tokens, make_chunks
+
+SCHEMA = Document.model_json_schema()
+CHUNK_SCHEMA = Chunk.model_json_schema()
+
+
+def _convert(args: list[str]) -> int:
+    return main(["convert", "-q", "--workers", "1", *args])
+
+
+@pytest.fixture()
+def good_dir(pdfs, tmp_path) -> Path:
+    d = tmp_path / "in"
+    d.mkdir()
+    for name in ("two_column", "hyphenated", "table_spans", "furniture", "empty_page", "zero_pages"):
+        shutil.copy(pdfs[name], d / pdfs[name].name)
+    return d
+
+
+def test_convert_folder_writes_valid_outputs(good_dir, tmp_path):
+    out = tmp_path / "out"
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    for pdf in good_dir.glob("*.pdf"):
+        data = json.loads((out / f"{pdf.stem}.json").read_text())
+        jsonschema.validate(data, SCHEMA)
+        assert (out / f"{pdf.stem}.md").exists()
+        for line in (out / f"{pdf.stem}.chunks.jsonl").read_text().splitlines():
+            jsonschema.validate(json.loads(line), CHUNK_SCHEMA)
+    empty = json.loads((out / "empty_page.json").read_text())
+    assert empty["status"] == "ok" and len(empty["pages"]) == 1 and empty["pages"][0]["blocks"] == []
+    zero = json.loads((out / "zero_pages.json").read_text())
+    assert zero["source"]["page_count"] == 0 and zero["pages"] == []
+    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+    rows = (
+        sqlite3.connect(out / ".docpipe" / "manifest.sqlite")
+        .execute("SELECT status FROM documents")
+        .fetchall()
+    )
+    assert sorted(r[0] for r in rows) == ["ok"] * 6
+
+
+def test_bad_inputs_are_reported_and_the_batch_goes_on(pdfs, tmp_path, capsys):
+    d = tmp_path / "mixed"
+    d.mkdir()
+    for name in ("two_column", "encrypted", "truncated", "not_a_pdf"):
+        shutil.copy(pdfs[name], d / pdfs[name].name)
+    out = tmp_path / "out"
+    assert _convert([str(d), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "encrypted.pdf: the PDF is encrypted; pass its password with --password" in err
+    assert "not_a_pdf.pdf: not a PDF file" in err
+    assert (out / "two_column.md").read_text().startswith("# Adaptive Layout Analysis")
+    assert not (out / "encrypted.json").exists()
+    # the truncated file is either repaired (valid JSON) or reported, never a half-written output
+    trunc = out / "truncated.json"
+    if trunc.exists():
+        jsonschema.validate(json.loads(trunc.read_text()), SCHEMA)
+    else:
+        assert "truncated.pdf" in err
+
+
+def test_password_opens_encrypted_pdf_and_is_not_recorded(pdfs, tmp_path):
+    out = tmp_path / "out"
+    assert _convert([str(pdfs["encrypted"]), "-o", str(out), "--password", "s3cret"]) == 0
+    text = (out / "encrypted.json").read_text()
+    assert "protected by a password" in (out / "encrypted.md").read_text()
+    assert "s3cret" not in text
+    wrong = tmp_path / "wrong"
+    assert _convert([str(pdfs["encrypted"]), "-o", str(wrong), "--password", "nope"]) == 1
+
+
+def test_rerun_skips_done_documents_and_config_change_reconverts(good_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    first = (out / "two_column.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    assert "6 skipped" in capsys.readouterr().err
+    assert (out / "two_column.json").stat().st_mtime_ns == first
+    assert _convert([str(good_dir), "-o", str(out), "--set", "chunks.max_tokens=64"]) == 0
+    assert "0 skipped" in capsys.readouterr().err
+    data = json.loads((out / "two_column.json").read_text())
+    assert data["engine"]["config"]["chunks"]["max_tokens"] == 64
+
+
+def test_bad_config_override_is_a_usage_error(pdfs, tmp_path, capsys):
+    assert _convert([str(pdfs["two_column"]), "-o", str(tmp_path), "--set", "chunks.max_tokens=nope"]) == 2
+    assert "max_tokens" in capsys.readouterr().err
+
+
+def test_chunks_follow_headings_and_respect_the_token_bound(pdfs):
+    doc = docpipe.convert(pdfs["two_column"], engine="textlayer")
+    chunks = make_chunks(doc, max_tokens=40)
+    assert all(c.token_count <= 40 for c in chunks)
+    assert chunks[0].heading_path == ["Adaptive Layout Analysis for Archival Documents"]
+    assert chunks[-1].heading_path[-1].startswith("2 Methods")
+    assert all(c.doc_id == doc.doc_id and c.pages == [0] and c.bboxes for c in chunks)
+
+
+def test_big_table_chunks_split_between_rows_and_repeat_the_header():
+    from docpipe.model import (
+        Block,
+        BlockType,
+        DocumentStatus,
+        EngineInfo,
+        PageResult,
+        SourceInfo,
+        TableCell,
+        TableData,
+    )
+
+    cells = [TableCell(row=0, col=c, text=f"H{c}", is_header=True) for c in range(3)]
+    cells += [TableCell(row=r, col=c, text=f"value {r} {c}") for r in range(1, 61) for c in range(3)]
+    table = TableData(n_rows=61, n_cols=3, cells=cells, header_rows=1)
+    doc = Document(
+        doc_id="x" * 64,
+        source=SourceInfo(
+            path="t.pdf", name="t.pdf", media_type="application/pdf", size_bytes=1, page_count=1
+        ),
+        status=DocumentStatus.ok,
+        pages=[
+            PageResult(
+                index=0,
+                width=100,
+                height=100,
+                engine="textlayer",
+                blocks=[Block(id="p0-b0", type=BlockType.table, bbox=(0, 0, 1, 1), table=table)],
+            )
+        ],
+        engine=EngineInfo(name="textlayer", docpipe_version="0", pymupdf_version="0"),
+    )
+    chunks = make_chunks(doc, max_tokens=200)
+    assert len(chunks) > 2
+    seen_rows = []
+    for c in chunks:
+        assert c.token_count <= 200
+        lines = c.text.splitlines()
+        assert lines[0] == "| H0 | H1 | H2 |"
+        for line in lines[2:]:
+            assert line.startswith("| value ") and line.endswith(" |") and line.count("|") == 4
+            seen_rows.append(line)
+    assert len(seen_rows) == 60 and count_tokens(seen_rows[0]) > 0
+
+
+def test_schema_command_prints_the_document_schema():
+    proc = subprocess.run(
+        [sys.executable, "-m", "docpipe.cli.main", "schema"], capture_output=True, text=True, check=True
+    )
+    schema = json.loads(proc.stdout)
+    assert schema["title"] == "Document" and "pages" in schema["properties"]
+    jsonschema.Draft202012Validator.check_schema(schema)
