@@ -104,8 +104,9 @@ def open_image_document(path: str | Path, max_pixels: int = DEFAULT_MAX_IMAGE_PI
                             "raise the image pixel limit in the config to accept it",
                         )
                     xdpi, ydpi = _frame_dpi(img.info)
-                    rotated = frames == 1 and img.getexif().get(0x0112, 1) not in (1, None)
                     try:
+                        # EXIF orientation (cameras, phones): apply it, MuPDF would not.
+                        rotated = frames == 1 and img.getexif().get(0x0112, 1) not in (1, None)
                         if frames == 1 and img.format in _PASSTHROUGH and not rotated:
                             stream = data
                         else:

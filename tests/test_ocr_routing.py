@@ -1,0 +1,100 @@
+"""Routing between the text layer and OCR, on generated mixed and garbage PDFs and on unit strings."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from docpipe.engines.router import decide_route, text_quality
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("routing")
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "make_scan_fixtures.py"), str(out)], check=True)
+    return out
+
+
+def test_mixed_pdf_routes_each_page(fixtures: Path) -> None:
+    expected = json.loads((fixtures / "truth.json").read_text())["mixed_routes"]
+    doc = pymupdf.open(fixtures / "mixed.pdf")
+    got = [decide_route(page) for page in doc]
+    assert [d.engine for d in got] == expected, [d.reason for d in got]
+    assert "no text layer" in got[1].reason
+    assert "invisible" in got[2].reason and "good" in got[2].reason
+    assert "invisible" in got[3].reason
+    assert got[5].reason == "blank page"
+
+
+def test_garbage_text_layers_go_to_ocr(fixtures: Path) -> None:
+    doc = pymupdf.open(fixtures / "garbage.pdf")
+    decisions = [decide_route(page) for page in doc]
+    assert [d.engine for d in decisions] == ["ocr", "ocr"]
+    assert all("garbage" in d.reason for d in decisions)
+
+
+def test_requested_and_forced(fixtures: Path) -> None:
+    page = pymupdf.open(fixtures / "mixed.pdf")[0]
+    assert decide_route(page).engine == "textlayer"
+    assert decide_route(page, force_ocr=True).engine == "ocr"
+    assert decide_route(page, requested="ocr").engine == "ocr"
+    scanned = pymupdf.open(fixtures / "mixed.pdf")[1]
+    assert decide_route(scanned, requested="textlayer").engine == "textlayer"
+    assert decide_route(scanned, requested="textlayer", force_ocr=True).engine == "ocr"
+
+
+def test_routing_is_cheap(fixtures: Path) -> None:
+    doc = pymupdf.open(fixtures / "mixed.pdf")
+    start = time.perf_counter()
+    for page in doc:
+        decide_route(page)
+    assert (time.perf_counter() - start) / doc.page_count < 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The quick brown fox jumps over the lazy dog, and the committee met on 12 March 2024.",
+        "Der schnelle braune Fuchs springt über den faulen Hund; Geschichtsschreibung ist schwierig.",
+        "Loremipsumdolorsitamet,consetetursadipscingelitr,seddiamnonumyeirmodtemporinvidunt",  # no spaces
+        "Notices . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . vii",
+        "Быстрая коричневая лиса прыгает через ленивую собаку. 東京は日本の首都です。",
+        "E = mc² where c ≈ 3.0 × 10⁸ m/s; see Table 3 and Fig. 4(b) for the HPO results of OTSL.",
+    ],
+)
+def test_good_text_is_not_garbage(text: str) -> None:
+    assert not text_quality(text).is_garbage(), text_quality(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "3HUIRUPDQFH RI WKH PRGHO LV PHDVXUHG RQ WKUHH EHQFKPDUNV DQG FRPSDUHG ZLWK RWKHU PHWKRGV",
+        "\ufffd\ufffd\ufffd \ufffd\ufffd a\ufffd\ufffd \ufffd\ufffd\ufffd\ufffd \ufffd text",
+        "\ue000\ue001\ue002 \ue010\ue011 \ue020\ue021\ue022\ue023 words",
+        "xK#q$Z%w zP&t*R bN^m~L hG{j}V cX|f<W dS>k=Q tR+p@M",
+        "qwrtzp sdfghjkl zxcvbnm mnbvcxz lkjhgfds pztrwq bcdfg hjklm npqrs tvwxz",
+    ],
+)
+def test_garbage_text_is_garbage(text: str) -> None:
+    assert text_quality(text).is_garbage(), text_quality(text)
+
+
+def test_corpus_born_digital_pages_keep_their_text_layer() -> None:
+    pdf_dir = Path("/work/shared/corpus/dev/pdf")
+    if not pdf_dir.exists():
+        pytest.skip("dev corpus not available")
+    for pdf in sorted(pdf_dir.glob("*.pdf")):
+        doc = pymupdf.open(pdf)
+        for page in doc:
+            decision = decide_route(page)
+            want = "ocr" if pdf.stem.startswith("ocr_test") else "textlayer"
+            assert decision.engine == want, (pdf.name, page.number, decision.reason)
