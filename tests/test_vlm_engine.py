@@ -170,3 +170,24 @@ def test_generic_structured_mode_sends_schema(tmp_path):
 def test_unknown_mode_is_rejected_early():
     with pytest.raises(ValueError, match="gundam"):
         VlmEngine(VlmSettings(mode="ultra"))
+
+
+def test_text_tokens_from_ink_when_there_is_no_text_layer():
+    from docpipe.engines.vlm.images import render_page
+    from docpipe.engines.vlm.modes import estimate_text_tokens
+
+    doc = pymupdf.open()
+    src = doc.new_page(width=612, height=792)
+    src.insert_textbox(
+        src.rect + (54, 54, -54, -54), "Optical compression of long contexts. " * 80, fontsize=10
+    )
+    pix = src.get_pixmap(dpi=144)
+    scan = doc.new_page(width=612, height=792)
+    scan.insert_image(scan.rect, pixmap=pix)  # an image-only page: a scan
+    text_pi = PageInput(source_name="t.pdf", index=0, page=doc[0])
+    scan_pi = PageInput(source_name="t.pdf", index=1, page=doc[1])
+    from_text, how = estimate_text_tokens(text_pi)
+    assert how == "textlayer" and 500 < from_text < 900  # what fits of ~3,000 chars, / 4
+    from_ink, how = estimate_text_tokens(scan_pi, render_page(scan_pi, 144))
+    assert how == "ink" and from_text / 3 < from_ink < from_text * 3
+    doc.close()

@@ -1,6 +1,6 @@
 """Test support (no tests here): a small OpenAI-compatible chat-completions server. It binds
-127.0.0.1, records each request
-body, and replays scripted answers (replies, HTTP errors, slow replies, dropped connections)."""
+127.0.0.1, records each request body, and replays scripted answers (replies, HTTP errors, slow
+replies, dropped connections)."""
 
 from __future__ import annotations
 

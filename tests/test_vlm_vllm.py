@@ -95,7 +95,9 @@ def test_deepseek_requests_follow_the_offline_recipe():
 
 
 def test_llm_construction_arguments_for_deepseek():
-    be = VllmBackend(VlmSettings(model="deepseek-ai/DeepSeek-OCR", vllm_kwargs={"gpu_memory_utilization": 0.8}))
+    be = VllmBackend(
+        VlmSettings(model="deepseek-ai/DeepSeek-OCR", vllm_kwargs={"gpu_memory_utilization": 0.8})
+    )
     with pytest.raises(MissingExtra, match=r"docpipe\[vllm\]"):
         be.llm_kwargs()  # needs vllm's NGramPerReqLogitsProcessor class
     plain = VllmBackend(VlmSettings(model="Qwen/Qwen2.5-VL-7B-Instruct", vllm_kwargs={"max_model_len": 8192}))
@@ -110,7 +112,9 @@ def test_llm_construction_arguments_for_deepseek():
 
 def test_chat_models_get_their_chat_template_and_image_placeholder():
     llm = FakeLLM('<html><body><p data-bbox="0 0 100 100">x</p></body></html>')
-    s = VlmSettings(model="Qwen/Qwen2.5-VL-7B-Instruct", backend="vllm", task="html", dpi=72, figure_pass=False)
+    s = VlmSettings(
+        model="Qwen/Qwen2.5-VL-7B-Instruct", backend="vllm", task="html", dpi=72, figure_pass=False
+    )
     backend = VllmBackend(s, llm=llm, sampling_params_cls=Params)
     doc, inputs = pages(1)
     (raw,) = VlmEngine(s, backend=backend).process(inputs)
