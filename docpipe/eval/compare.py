@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,24 @@ def converter_for(spec: str) -> Callable[[Path], tuple[str, int]]:
     return _docpipe_converter(name, config or None)
 
 
+@contextlib.contextmanager
+def _chatter_to_stderr() -> Iterator[None]:
+    """Converters' chatter (prints, PyMuPDF's message() stream) goes to stderr while they run:
+    stdout carries the report, which must stay parseable with --json. PyMuPDF binds its message
+    stream when imported, so redirecting sys.stdout alone does not reach it; its previous stream is
+    put back afterwards (PyMuPDF has no getter for it, hence the private attribute)."""
+    import pymupdf
+
+    previous = getattr(pymupdf, "_g_out_message", None)
+    pymupdf.set_messages(stream=sys.stderr)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if hasattr(pymupdf, "_g_out_message"):
+            pymupdf._g_out_message = previous
+
+
 def run_engine(
     spec: str, inputs: list[Path], warmup: bool = False, save_dir: Path | None = None
 ) -> EngineRun:
@@ -103,12 +122,13 @@ def run_engine(
     run = EngineRun(spec)
     if warmup and inputs:
         # A failure here shows up again, recorded, in the timed run below.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception), _chatter_to_stderr():
             convert(inputs[0])
     for path in inputs:
         start = time.perf_counter()
         try:
-            markdown, pages = convert(path)
+            with _chatter_to_stderr():
+                markdown, pages = convert(path)
         except Exception as exc:  # noqa: BLE001 - one bad document must not end the comparison
             run.seconds += time.perf_counter() - start
             run.errors[path.stem] = f"{type(exc).__name__}: {exc}"

@@ -67,6 +67,11 @@ def _glyphs(symbols: list[Symbol]) -> list[_Glyph]:
     return out
 
 
+def _tolerance(symbols: list[Symbol]) -> float:
+    heights = [s.height for s in symbols if s.height > 0]
+    return _TOLERANCE * (statistics.median(heights) if heights else 10.0)
+
+
 def _sign(delta: float, tolerance: float) -> int:
     if delta > tolerance:
         return 1
@@ -84,8 +89,11 @@ def layout_contains(reference: RenderResult, candidate: RenderResult) -> bool:
     ref, cand = _glyphs(reference.symbols), _glyphs(candidate.symbols)
     if not ref:
         return False
-    heights = [s.height for s in reference.symbols if s.height > 0]
-    tol = _TOLERANCE * (statistics.median(heights) if heights else 10.0)
+    tol = _tolerance(reference.symbols)
+    # The candidate must show each relation clearly too (half the margin, since it may be set in
+    # a smaller style); otherwise box jitter between glyph kinds (digits sit 1px higher than
+    # letters) would let "12" stand in for a superscript 2.
+    cand_tol = 0.5 * _tolerance(candidate.symbols)
     by_text: dict[str, list[int]] = {}
     for j, g in enumerate(cand):
         by_text.setdefault(g.text, []).append(j)
@@ -103,9 +111,9 @@ def layout_contains(reference: RenderResult, candidate: RenderResult) -> bool:
             dy = _sign(ref[i2].cy - ref[i].cy, tol)
             cdx = cand[j2].cx - cand[j].cx
             cdy = cand[j2].cy - cand[j].cy
-            if dx and (cdx * dx <= 0):
+            if dx and cdx * dx <= cand_tol:
                 return False
-            if dy and (cdy * dy <= 0):
+            if dy and cdy * dy <= cand_tol:
                 return False
         return True
 

@@ -76,16 +76,21 @@ _STRONG = re.compile(r"\*\*|__")
 _EMPH = re.compile(r"(?<!\w)[*_](?=\S)|(?<=\S)[*_](?!\w)")
 _ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|<>])")
 _SPACE = re.compile(r"\s+")
+_PROTECT = {"*": "\ue000", "_": "\ue001"}
+_UNPROTECT = str.maketrans({v: k for k, v in _PROTECT.items()})
+# Scores are ratios of small integers; a hair of slack keeps "exactly at threshold" a pass.
+_EPS = 1e-9
 
 
 def normalize_bench_text(text: str) -> str:
     text = unicodedata.normalize("NFC", text)
     text = _BR.sub(" ", text)
     text = _EMPHASIS_TAGS.sub("", text)
+    # Escaped \* and \_ are literal characters: hide them from the emphasis removal.
+    text = _ESCAPE.sub(lambda m: _PROTECT.get(m.group(1), m.group(1)), text)
     text = _STRONG.sub("", text)
     text = _EMPH.sub("", text)
-    text = _ESCAPE.sub(r"\1", text)
-    text = text.translate(_FOLD)
+    text = text.translate(_UNPROTECT).translate(_FOLD)
     return _SPACE.sub(" ", text).strip()
 
 
@@ -203,7 +208,7 @@ def check_text(test: BenchTest, markdown: str) -> TestResult:
         found, score = False, 0.0
     else:
         score = fuzz.partial_ratio(query, content) / 100.0
-        found = score >= _threshold(test.max_diffs, query)
+        found = score + _EPS >= _threshold(test.max_diffs, query)
     if found == present:
         return TestResult(test, "pass")
     what = "not found" if present else "found"
@@ -259,7 +264,7 @@ def _neighbours(table: Table, grid: list[list[int | None]], index: int, relation
 
 def _similar(expected: str, actual: str, max_diffs: int) -> bool:
     threshold = max(0.5, _threshold(max_diffs, expected))
-    return fuzz.ratio(expected, normalize_bench_text(actual)) / 100.0 >= threshold
+    return fuzz.ratio(expected, normalize_bench_text(actual)) / 100.0 + _EPS >= threshold
 
 
 def check_table(test: BenchTest, markdown: str) -> TestResult:
