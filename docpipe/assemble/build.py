@@ -14,9 +14,9 @@ from docpipe.assemble.classify import assign_heading_levels, body_size, classify
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
 from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
-from docpipe.assemble.regions import BULLET, Region, group_lines, overlap_ratio
+from docpipe.assemble.regions import BULLET, Region, group_lines
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
-from docpipe.engines.base import RawPage
+from docpipe.engines.base import RawPage, overlap_ratio
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
@@ -30,7 +30,11 @@ def _normalize_lines(raw: RawPage) -> None:
 
 def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
     table_boxes = [t.bbox for t in raw.tables]
-    lines = [ln for ln in raw.lines if not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)]
+    lines = [
+        ln
+        for ln in raw.lines
+        if not ln.vertical and not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)
+    ]
     regions = group_lines(lines)
     for reg in regions:
         if all(ln.mono for ln in reg.lines):

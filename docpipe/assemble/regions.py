@@ -60,16 +60,6 @@ def union_all(rects: list[Rect]) -> Rect:
     return out
 
 
-def overlap_ratio(inner: Rect, outer: Rect) -> float:
-    """Share of `inner`'s area that lies inside `outer`."""
-    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
-    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    area = max((inner[2] - inner[0]) * (inner[3] - inner[1]), 1e-6)
-    return w * h / area
-
-
 def merge_same_baseline(lines: list[Line]) -> list[Line]:
     """PyMuPDF splits a visual line where spans are far apart (a bullet and its text, a tab stop);
     put them back together when they share a block hint and a baseline."""

@@ -9,7 +9,7 @@ import sys
 from docpipe import __version__
 
 # Sub-command modules, in the order `docpipe --help` lists them.
-COMMANDS = ("convert_cmd", "schema_cmd")
+COMMANDS = ("convert_cmd", "schema_cmd", "eval_cmd")
 
 DESCRIPTION = """\
 docpipe turns PDFs and page images into Markdown, schema-validated JSON and RAG-ready chunks.

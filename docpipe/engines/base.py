@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 Rect = tuple[float, float, float, float]
 
 
+def overlap_ratio(inner: Rect, outer: Rect) -> float:
+    """Share of `inner`'s area that lies inside `outer`."""
+    w = min(inner[2], outer[2]) - max(inner[0], outer[0])
+    h = min(inner[3], outer[3]) - max(inner[1], outer[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    return w * h / max((inner[2] - inner[0]) * (inner[3] - inner[1]), 1e-6)
+
+
 @dataclass(slots=True)
 class Span:
     text: str
@@ -41,6 +50,7 @@ class Line:
     bbox: Rect
     block_hint: int | None = None
     confidence: float | None = None
+    vertical: bool = False  # rotated text: kept for table cells, left out of the running text
 
     @property
     def text(self) -> str:

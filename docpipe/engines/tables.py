@@ -1,8 +1,8 @@
 """Ruled tables from the text layer, as cell grids with row/column spans and header rows.
 
-PyMuPDF's finder with `refine=True` resolves merged cells into HTML-like placements (each row lists
-the cells that start in it). We skip it on pages without enough straight vector segments to draw a
-grid: the finder would find nothing there and costs 30-120 ms a page.
+Fully ruled grids take the fast lattice path (lattice.py). Other clusters of rules go to PyMuPDF's
+finder, restricted to their area: with `refine=True` it resolves merged cells into HTML-like
+placements (each row lists the cells that start in it). Pages without rules skip both.
 """
 
 from __future__ import annotations
@@ -11,26 +11,9 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.base import Rect
+from docpipe.engines.base import Line, Rect, overlap_ratio
+from docpipe.engines.lattice import find_lattice_tables
 from docpipe.model import TableCell, TableData
-
-MIN_RULE_SEGMENTS = 4
-
-
-def _count_rules(page: pymupdf.Page) -> int:
-    """Horizontal/vertical line segments and thin rectangles: what a ruled table is drawn with."""
-    count = 0
-    for path in page.get_cdrawings():
-        for item in path.get("items", ()):
-            kind = item[0]
-            if kind == "l":
-                p1, p2 = item[1], item[2]
-                if abs(p1[0] - p2[0]) < 1 or abs(p1[1] - p2[1]) < 1:
-                    count += 1
-            elif kind == "re":
-                r = pymupdf.Rect(item[1])
-                count += 4 if min(r.width, r.height) > 3 else 1
-    return count
 
 
 def _clean(text: str | None) -> str:
@@ -80,10 +63,9 @@ def grid_to_table(rows: list[list[str | None]], header_rows: int) -> TableData:
     return TableData(n_rows=len(rows), n_cols=n_cols, cells=cells, header_rows=header_rows)
 
 
-def extract_tables(page: pymupdf.Page) -> list[tuple[Rect, TableData]]:
-    if _count_rules(page) < MIN_RULE_SEGMENTS:
-        return []
-    found = page.find_tables(use_layout=False, refine=True)
+def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, TableData]]:
+    kwargs = {"clip": pymupdf.Rect(clip) & page.rect} if clip is not None else {}
+    found = page.find_tables(use_layout=False, refine=True, **kwargs)
     out: list[tuple[Rect, TableData]] = []
     for table in found.tables:
         header_rows = int(getattr(table, "header_rows", 0) or 0)
@@ -98,3 +80,17 @@ def extract_tables(page: pymupdf.Page) -> list[tuple[Rect, TableData]]:
             continue
         out.append((tuple(table.bbox), data))
     return out
+
+
+def extract_tables(page: pymupdf.Page, lines: list[Line]) -> list[tuple[Rect, TableData]]:
+    """Fully ruled grids through the fast lattice path; other rule clusters through PyMuPDF's finder,
+    restricted to their area."""
+    drawings = page.get_cdrawings()
+    if not drawings:
+        return []
+    tables, unresolved = find_lattice_tables(drawings, lines)
+    for clip in unresolved:
+        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
+            if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
+                tables.append((bbox, data))
+    return tables

@@ -50,13 +50,14 @@ def extract_lines(page: pymupdf.Page) -> list[Line]:
             continue
         for raw_line in block["lines"]:
             dx, dy = raw_line.get("dir", (1, 0))
-            if abs(dy) > 0.5 and abs(dx) < 0.5:
-                # Vertical text (rotated labels, margins of arXiv preprints): not body text.
-                continue
             spans = [_span(s) for s in raw_line["spans"] if s["text"]]
             if not spans or not "".join(s.text for s in spans).strip():
                 continue
-            lines.append(Line(spans=spans, bbox=tuple(raw_line["bbox"]), block_hint=block_no))
+            # Vertical text: rotated table headers, arXiv margin stamps.
+            vertical = abs(dy) > 0.5 and abs(dx) < 0.5
+            lines.append(
+                Line(spans=spans, bbox=tuple(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
+            )
     return lines
 
 
@@ -97,7 +98,7 @@ class TextLayerEngine:
             t1 = time.perf_counter()
             raw.timings["textlayer"] = t1 - t0
             if self.tables:
-                raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page)]
+                raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page, raw.lines)]
                 raw.timings["tables"] = time.perf_counter() - t1
         except Exception as exc:  # a broken content stream fails this page, not the document
             raw.status = "failed"
