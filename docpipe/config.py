@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from docpipe.engines.vlm.settings import VlmSettings
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -33,31 +35,21 @@ class ChunkConfig(_Section):
 
 class OcrConfig(_Section):
     dpi: int = Field(0, ge=0, le=1200)
-    max_pixels: int = Field(40_000_000, ge=1_000_000)
-
-
-class VlmConfig(_Section):
-    model: str = "deepseek-ocr"
-    backend: Literal["vllm", "openai", "transformers"] = "vllm"
-    base_url: str = ""
-    mode: str = "auto"
-    max_compression: float = Field(10.0, gt=0)
-    max_concurrency: int = Field(16, ge=1)
-    timeout: float = Field(120.0, gt=0)
-    max_retries: int = Field(3, ge=0)
-    figure_pass: bool = True
+    max_pixels: int = Field(30_000_000, ge=1_000_000, description="cap on rasterized pixels per page")
+    max_image_pixels: int = Field(180_000_000, ge=1_000_000, description="larger input images are refused")
 
 
 class Config(_Section):
     convert: ConvertConfig = ConvertConfig()
     chunks: ChunkConfig = ChunkConfig()
     ocr: OcrConfig = OcrConfig()
-    vlm: VlmConfig = VlmConfig()
+    vlm: VlmSettings = VlmSettings()
 
     def recorded(self) -> dict[str, Any]:
         """The config as written into outputs: secrets removed."""
         data = self.model_dump(mode="json")
         data["convert"].pop("password", None)
+        data["vlm"].pop("api_key", None)
         return data
 
     def hash(self) -> str:

@@ -68,9 +68,11 @@ class Engines:
                 ) from exc
             return OcrEngine(dpi=cfg.ocr.dpi or None, max_pixels=cfg.ocr.max_pixels)
         if name == "vlm":
-            from docpipe.engines.vlm.engine import VlmEngine
+            from docpipe.engines.vlm import VlmEngine
 
-            return VlmEngine.from_config(cfg.vlm)
+            # Figure pixels are re-rendered from the page by the writer stage; the sink only stops
+            # the engine from keeping every crop in memory over a long batch.
+            return VlmEngine(cfg.vlm, image_sink=lambda *_: None)
         raise ValueError(f"unknown engine {name!r}: choose auto, textlayer, ocr or vlm")
 
 
@@ -202,7 +204,9 @@ def convert_file(
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
-    doc = open_document(path, data, password=config.convert.password)
+    doc = open_document(
+        path, data, password=config.convert.password, max_image_pixels=config.ocr.max_image_pixels
+    )
     try:
         timings["open"] = time.perf_counter() - t0
         if on_open:

@@ -47,6 +47,22 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="SECTION.KEY=VALUE",
         help="override any config key, e.g. --set chunks.max_tokens=256 (repeatable)",
     )
+    vlm = p.add_argument_group(
+        "vision-language model (--engine vlm)",
+        "e.g. --engine vlm --backend openai --base-url http://127.0.0.1:8000/v1 "
+        "--model deepseek-ai/DeepSeek-OCR",
+    )
+    vlm.add_argument(
+        "--model", help="model id or local path (DeepSeek-OCR, Qwen2.5-VL/Qwen3-VL, any vision model)"
+    )
+    vlm.add_argument("--backend", choices=["openai", "vllm", "transformers"], help="where the model runs")
+    vlm.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
+    vlm.add_argument("--api-key", help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
+    vlm.add_argument(
+        "--mode", help="DeepSeek-OCR resolution: auto (compression-aware), tiny, small, base, large, gundam"
+    )
+    vlm.add_argument("--max-compression", type=float, help="auto mode: largest text/visual token ratio (10)")
+    vlm.add_argument("--max-concurrency", type=int, help="requests in flight (8)")
     p.add_argument("--max-chunk-tokens", type=int, help="chunk size bound (default 512)")
     p.add_argument("--no-images", action="store_true", help="do not save figure images")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
@@ -67,6 +83,13 @@ def config_from_args(args: argparse.Namespace):
         conv["password"] = args.password
     if getattr(args, "no_images", False):
         conv["extract_images"] = False
+    vlm = {
+        key: getattr(args, key)
+        for key in ("model", "backend", "base_url", "api_key", "mode", "max_compression", "max_concurrency")
+        if getattr(args, key, None) is not None
+    }
+    if vlm:
+        overrides.setdefault("vlm", {}).update(vlm)
     if getattr(args, "max_chunk_tokens", None):
         overrides.setdefault("chunks", {})["max_tokens"] = args.max_chunk_tokens
     return load_config(args.config, overrides)

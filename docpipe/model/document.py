@@ -95,7 +95,12 @@ class Block(_Model):
     type: BlockType
     bbox: BBox
     text: str = ""
-    level: int | None = Field(None, ge=1, le=6, description="heading level; 1 for a title")
+    level: int | None = Field(
+        None,
+        ge=1,
+        le=6,
+        description="heading level (1 for a title); for list items, the nesting depth (1 = top)",
+    )
     table: TableData | None = None
     latex: str | None = Field(None, description="formula blocks: LaTeX without delimiters")
     chemical: ChemicalData | None = None

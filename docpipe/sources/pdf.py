@@ -48,11 +48,15 @@ def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
     return doc
 
 
-def open_document(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
+def open_document(
+    path: Path, data: bytes, password: str = "", max_image_pixels: int | None = None
+) -> pymupdf.Document:
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        try:
-            from docpipe.sources.images import open_image_document
-        except ImportError as exc:  # pragma: no cover - the module ships with docpipe
-            raise InputError(str(path), f"image input support unavailable: {exc}") from exc
-        return open_image_document(path)
+        from docpipe.sources.images import open_image_document
+
+        return (
+            open_image_document(path)
+            if max_image_pixels is None
+            else open_image_document(path, max_image_pixels)
+        )
     return open_pdf(path, data, password)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from docpipe import errors
+
 if TYPE_CHECKING:
     from PIL import Image
 
 
-class MissingExtra(ImportError):
+class MissingExtra(ImportError, errors.MissingExtra):
     """An optional dependency of a backend is not installed; the message says what to install."""
 
 
