@@ -155,6 +155,6 @@ def is_strong_math_char(ch: str) -> bool:
         return False
     if ch in GREEK or 0x1D400 <= ord(ch) <= 0x1D7FF:
         return True
-    if ch.isascii() or ch in "–—•·°′″…†‡":
+    if ch.isascii() or ch in "–—•·°′″…†‡⁄":
         return False
     return ch in OPERATORS or unicodedata.category(ch) == "Sm"
