@@ -1,0 +1,69 @@
+"""The figure classifier on generated charts, photo-like images, block diagrams and molecules."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pymupdf
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from docpipe.science.figure_kind import KINDS, classify_figure, figure_features
+
+
+@pytest.fixture(scope="module")
+def generated():
+    from conftest import _load_script
+
+    return _load_script("make_figure_fixtures").images()
+
+
+def test_every_generated_figure_gets_its_kind(generated):
+    assert set(generated) == set(KINDS)
+    wrong = []
+    for kind, images in generated.items():
+        assert len(images) >= 3
+        for n, img in enumerate(images):
+            got = classify_figure(img)
+            if got != kind:
+                wrong.append((kind, n, got, figure_features(img)))
+    assert not wrong, wrong
+
+
+def test_molecule_crops_from_pdf_pages(tmp_path):
+    from conftest import _load_script
+
+    pdf, meta = _load_script("make_chem_fixtures").build(tmp_path)
+    records = json.loads(meta.read_text(encoding="utf-8"))
+    with pymupdf.open(pdf) as doc:
+        kinds = []
+        for rec in records:
+            pix = doc[rec["page"]].get_pixmap(clip=pymupdf.Rect(rec["bbox"]), dpi=110)
+            kinds.append(classify_figure(Image.open(io.BytesIO(pix.tobytes("png")))))
+    assert kinds.count("chemical_structure") >= 0.9 * len(records), kinds
+
+
+def test_text_as_image_and_labelled_figures_are_not_structures(generated):
+    img = Image.new("RGB", (500, 300), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default()
+    for i in range(10):
+        draw.text(
+            (10, 10 + 28 * i), "The quick brown fox jumps over the lazy dog 0123", fill="black", font=font
+        )
+    assert classify_figure(img) == "diagram"
+    # Many text-layer characters inside the figure: labels of a schematic, not atom symbols.
+    molecule = generated["chemical_structure"][0]
+    assert classify_figure(molecule, text_chars=200) == "diagram"
+
+
+def test_vector_drawings_rule_out_photo(generated):
+    photo = generated["photo"][0]
+    assert classify_figure(photo, drawings=0) == "photo"
+    assert classify_figure(photo, drawings=25) != "photo"
+
+
+def test_tiny_and_grey_images_do_not_crash():
+    assert classify_figure(Image.new("L", (3, 2), 255)) in KINDS
+    assert classify_figure(Image.new("RGBA", (1, 1))) in KINDS
