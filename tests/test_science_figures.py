@@ -67,3 +67,34 @@ def test_vector_drawings_rule_out_photo(generated):
 def test_tiny_and_grey_images_do_not_crash():
     assert classify_figure(Image.new("L", (3, 2), 255)) in KINDS
     assert classify_figure(Image.new("RGBA", (1, 1))) in KINDS
+
+
+def _page_with_image(doc: pymupdf.Document, img: Image.Image, box: pymupdf.Rect) -> None:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    page = doc.new_page(width=595, height=842)
+    page.insert_text((56, 80), "Results are summarised in the figure below.", fontsize=10)
+    page.insert_image(box, stream=buf.getvalue())
+
+
+def test_read_figure_modes(generated, monkeypatch, tmp_path):
+    from docpipe.science.figure_reading import read_figure
+    from docpipe.science.osra import osra_available
+
+    box = pymupdf.Rect(100, 120, 340, 360)
+    doc = pymupdf.open()
+    _page_with_image(doc, generated["chart"][0], pymupdf.Rect(100, 120, 400, 330))
+    _page_with_image(doc, generated["chemical_structure"][0], box)
+    chart_page, mol_page = doc[0], doc[1]  # page objects go stale when the next page is added
+    chart = read_figure(chart_page, (100, 120, 400, 330), chem="auto")
+    assert chart.kind == "chart" and chart.chemical is None and chart.note is None
+    off = read_figure(mol_page, tuple(box), chem="off")
+    assert off.kind == "chemical_structure" and off.chemical is None
+    if osra_available():
+        auto = read_figure(mol_page, tuple(box), chem="auto")
+        assert auto.chemical is not None and auto.chemical.valid and auto.chemical.source == "osra"
+        assert auto.chemical.formula == "C9H8O4"  # aspirin
+    monkeypatch.setenv("DOCPIPE_OSRA", str(tmp_path / "missing-osra"))
+    missing = read_figure(mol_page, tuple(box), chem="auto")
+    assert missing.kind == "chemical_structure" and missing.chemical is None
+    assert "apt-get install osra" in missing.note

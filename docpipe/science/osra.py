@@ -119,10 +119,11 @@ def recognise_structure(image_png: bytes, timeout: float = 30.0) -> ChemicalData
     valid = [c for c in found if c.valid]
     if not valid:
         return found[0]
-    return max(valid, key=_heavy_atoms)
+    return max(valid, key=heavy_atoms)
 
 
-def _heavy_atoms(chem: ChemicalData) -> int:
+def heavy_atoms(chem: ChemicalData) -> int:
+    """Heavy-atom count of a structure (0 when RDKit cannot parse it)."""
     from rdkit import Chem
 
     mol = Chem.MolFromSmiles(chem.canonical_smiles or chem.smiles)
