@@ -130,6 +130,7 @@ def _recognise(
         page_input = PageInput(source_name=source, index=index, page=page, route_reason=reason)
         t_route = time.perf_counter() - t0
         raw = _run_engine(engines, engine_name, page_input)
+        t_engine = time.perf_counter() - t0 - t_route
         if raw.status == "failed" and engine_name == "vlm":
             # The VLM gave up on this page (loops, timeouts): read it on the CPU instead.
             fallback = "ocr" if not page.get_text("text").strip() else "textlayer"
@@ -138,7 +139,10 @@ def _recognise(
             cpu.error = f"vlm failed ({raw.error}); read with {fallback}"
             cpu.vlm = raw.vlm
             raw = cpu
+            t_engine = time.perf_counter() - t0 - t_route
+        # Engines add their own breakdown (tables, detect, recognise...); these two are uniform.
         raw.timings["route"] = t_route
+        raw.timings["engine"] = t_engine
         raw_pages.append(raw)
         if progress:
             progress(1)
@@ -243,10 +247,9 @@ def convert_file(
             t2 = time.perf_counter()
             images = _figure_images(doc, document, config.convert.image_dpi)
             timings["images"] = time.perf_counter() - t2
-        for stage in ("route", "textlayer", "tables", "ocr", "vlm"):
-            total = sum(p.timings.get(stage, 0.0) for p in pages)
-            if total:
-                timings[stage] = total
+        timings["route"] = sum(p.timings.get("route", 0.0) for p in pages)
+        for p in pages:  # recognition time per engine (a VLM page that fell back counts as its CPU engine)
+            timings[p.engine] = timings.get(p.engine, 0.0) + p.timings.get("engine", 0.0)
         return ConversionResult(document=document, images=images, timings=timings)
     finally:
         doc.close()

@@ -31,6 +31,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="PDF/image files, folders or quoted globs")
     p.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
+    add_config_arguments(p)
+    p.add_argument("--no-images", action="store_true", help="do not save figure images")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
+    p.add_argument("--force", action="store_true", help="reconvert documents the manifest says are done")
+    p.add_argument("--retry-failed", action="store_true", help="retry documents that failed before")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def add_config_arguments(p: argparse.ArgumentParser) -> None:
+    """Engine and configuration options shared by `convert` and `bench`."""
     p.add_argument(
         "--engine",
         choices=["auto", "textlayer", "ocr", "vlm"],
@@ -64,12 +75,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     vlm.add_argument("--max-compression", type=float, help="auto mode: largest text/visual token ratio (10)")
     vlm.add_argument("--max-concurrency", type=int, help="requests in flight (8)")
     p.add_argument("--max-chunk-tokens", type=int, help="chunk size bound (default 512)")
-    p.add_argument("--no-images", action="store_true", help="do not save figure images")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
-    p.add_argument("--force", action="store_true", help="reconvert documents the manifest says are done")
-    p.add_argument("--retry-failed", action="store_true", help="retry documents that failed before")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=run)
 
 
 def config_from_args(args: argparse.Namespace):

@@ -121,6 +121,7 @@ class VlmPageInfo(_Model):
     visual_tokens: int = Field(ge=0)
     text_tokens: int | None = Field(None, ge=0)
     compression_ratio: float | None = None
+    output_tokens: int | None = Field(None, ge=0, description="tokens the model generated for the page")
     raw_output: str | None = Field(None, description="kept when the output could not be parsed")
 
 

@@ -31,6 +31,8 @@ class DocOutcome:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     engines: dict[str, int] = field(default_factory=dict)  # pages per engine
+    page_seconds: list[float] = field(default_factory=list)  # recognition time of each page
+    vlm: dict[str, float] = field(default_factory=dict)  # visual/text/output tokens, vlm seconds
 
 
 @dataclass
@@ -91,8 +93,15 @@ def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcom
         )
     doc = result.document
     engines: dict[str, int] = {}
+    vlm: dict[str, float] = {}
     for p in doc.pages:
         engines[p.engine] = engines.get(p.engine, 0) + 1
+        if p.vlm is not None:
+            vlm["pages"] = vlm.get("pages", 0) + 1
+            vlm["visual_tokens"] = vlm.get("visual_tokens", 0) + p.vlm.visual_tokens
+            vlm["text_tokens"] = vlm.get("text_tokens", 0) + (p.vlm.text_tokens or 0)
+            vlm["output_tokens"] = vlm.get("output_tokens", 0) + (p.vlm.output_tokens or 0)
+            vlm["seconds"] = vlm.get("seconds", 0) + p.timings.get("engine", 0.0)
     return DocOutcome(
         path,
         name,
@@ -102,6 +111,8 @@ def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcom
         seconds=time.perf_counter() - t0,
         timings=result.timings,
         engines=engines,
+        page_seconds=[p.timings.get("route", 0.0) + p.timings.get("engine", 0.0) for p in doc.pages],
+        vlm=vlm,
     )
 
 

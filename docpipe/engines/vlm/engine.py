@@ -143,6 +143,8 @@ class VlmEngine:
             compression_ratio=round(ratio, 3),
         )
         raw.vlm = info
+        if resp is not None:
+            info.output_tokens = resp.completion_tokens
         if parsed is None or resp is None:
             raw.status, raw.error = "failed", "; ".join(errors)[:2000]
             info.raw_output = resp.text if resp is not None else None
