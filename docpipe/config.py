@@ -26,6 +26,7 @@ class ConvertConfig(_Section):
     tables: bool = True
     extract_images: bool = True
     image_dpi: int = Field(150, ge=36, le=600)
+    chem: Literal["off", "auto", "on"] = "auto"
     password: str = ""
 
 

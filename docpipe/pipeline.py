@@ -7,6 +7,7 @@ document in worker processes, the Python API calls it directly.
 from __future__ import annotations
 
 import hashlib
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,13 +150,44 @@ def _recognise(
     return raw_pages
 
 
+_warned: set[str] = set()
+
+
+def _read_figures(doc: pymupdf.Document, document: Document, chem: str) -> None:
+    """Classify CPU-engine figures (chart, photo, diagram, chemical structure) and, per `chem`, read
+    structure diagrams into SMILES with OSRA. VLM pages carry their own figure pass."""
+    from docpipe.science.figure_reading import read_figure
+
+    for page_result in document.pages:
+        figures = [b for b in page_result.blocks if b.type is BlockType.figure and b.figure is not None]
+        if not figures or page_result.engine == "vlm" or page_result.rotation:
+            continue
+        page = doc.load_page(page_result.index)
+        drawings = page.get_cdrawings()
+        for block in figures:
+            try:
+                reading = read_figure(page, block.bbox, chem=chem, drawings=drawings)
+            except Exception as exc:  # a figure we cannot read stays a plain figure
+                reading = None
+                note = f"figure {block.id}: {type(exc).__name__}: {exc}"
+            else:
+                note = reading.note
+                block.figure.kind = reading.kind
+                if reading.chemical is not None:
+                    block.type = BlockType.chemical
+                    block.chemical = reading.chemical
+            if note and note.split(":")[0] not in _warned:
+                _warned.add(note.split(":")[0])
+                print(
+                    f"docpipe: {document.source.name}, page {page_result.index + 1}: {note}", file=sys.stderr
+                )
+
+
 def _figure_images(doc: pymupdf.Document, document: Document, dpi: int) -> dict[str, ImageBlob]:
     """Figure pixels: the embedded image itself when the figure is one, else a rendering of its box."""
     out: dict[str, ImageBlob] = {}
     for page_result in document.pages:
-        figures = [
-            b for b in page_result.blocks if b.type in (BlockType.figure, BlockType.chart, BlockType.chemical)
-        ]
+        figures = [b for b in page_result.blocks if b.figure is not None]
         if not figures:
             continue
         page = doc.load_page(page_result.index)
@@ -242,6 +274,9 @@ def convert_file(
                 config_hash=config.hash(),
             ),
         )
+        t2 = time.perf_counter()
+        _read_figures(doc, document, config.convert.chem)
+        timings["figures"] = time.perf_counter() - t2
         images: dict[str, ImageBlob] = {}
         if with_images and config.convert.extract_images:
             t2 = time.perf_counter()

@@ -12,6 +12,7 @@ import re
 
 from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
+from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines
@@ -41,7 +42,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
             reg.text = _code_text(reg)
         else:
             reg.text = join_lines([ln.text for ln in reg.lines], vocab)
-    regions = [r for r in regions if r.text]
+    regions = mark_formulas([r for r in regions if r.text], raw.rules)
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
@@ -85,6 +86,8 @@ def _to_block(reg: Region, page_index: int, n: int) -> Block:
         block.level = reg.level or 2
     elif reg.type is BlockType.list_item:
         block.text = BULLET.sub("", reg.text, count=1).strip() or reg.text
+    elif reg.type is BlockType.formula:
+        block.latex = reg.latex
     elif reg.type is BlockType.table:
         block.table = reg.table
         block.text = ""

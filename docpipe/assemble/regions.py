@@ -34,6 +34,7 @@ class Region:
     level: int | None = None
     text: str = ""
     caption: str = ""  # figures: the caption attached to them
+    latex: str = ""  # formulas
 
     @property
     def kind(self) -> str:

@@ -49,6 +49,12 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--force-ocr", action="store_true", help="OCR every page even if it has a text layer")
     p.add_argument("--password", help="password for encrypted PDFs (not written to any output)")
+    p.add_argument(
+        "--chem",
+        choices=["off", "auto", "on"],
+        help="read chemical structure figures into SMILES with OSRA: auto (default) only figures that look "
+        "like structure diagrams",
+    )
     p.add_argument("--config", type=Path, help="TOML file layered over configs/default.toml")
     p.add_argument(
         "--set",
@@ -86,6 +92,8 @@ def config_from_args(args: argparse.Namespace):
         conv["force_ocr"] = True
     if args.password:
         conv["password"] = args.password
+    if getattr(args, "chem", None):
+        conv["chem"] = args.chem
     if getattr(args, "no_images", False):
         conv["extract_images"] = False
     vlm = {

@@ -39,6 +39,7 @@ class Span:
     italic: bool = False
     mono: bool = False
     superscript: bool = False
+    baseline: float | None = None  # y of the glyph origin; sub/superscripts are read from it
 
 
 @dataclass(slots=True)
@@ -104,6 +105,7 @@ class RawPage:
     lines: list[Line] = field(default_factory=list)
     tables: list[RawTable] = field(default_factory=list)
     images: list[RawImage] = field(default_factory=list)
+    rules: list[Rect] = field(default_factory=list)  # thin horizontal rules (fraction bars, table rules)
     blocks: list[Block] | None = None  # set by engines that emit typed blocks themselves
     rotation: int = 0
     route_reason: str = ""

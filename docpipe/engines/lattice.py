@@ -274,3 +274,8 @@ def find_lattice_tables(
             ]
             unresolved.append((min(xs), min(ys), max(xs), max(ys)))
     return found, unresolved
+
+
+def horizontal_rules(drawings: list[dict]) -> list[Rect]:
+    """Every horizontal rule as a thin rectangle: fraction bars and radical overbars for formulas."""
+    return [(s.lo, s.pos - 0.5, s.hi, s.pos + 0.5) for s in rules_from_drawings(drawings) if s.horizontal]

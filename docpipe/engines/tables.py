@@ -82,12 +82,11 @@ def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, Ta
     return out
 
 
-def extract_tables(page: pymupdf.Page, lines: list[Line]) -> list[tuple[Rect, TableData]]:
+def extract_tables(
+    page: pymupdf.Page, lines: list[Line], drawings: list[dict]
+) -> list[tuple[Rect, TableData]]:
     """Fully ruled grids through the fast lattice path; other rule clusters through PyMuPDF's finder,
-    restricted to their area."""
-    drawings = page.get_cdrawings()
-    if not drawings:
-        return []
+    restricted to their area. `drawings` is `page.get_cdrawings()`."""
     tables, unresolved = find_lattice_tables(drawings, lines)
     for clip in unresolved:
         for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):

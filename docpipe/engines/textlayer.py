@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import pymupdf
 
 from docpipe.engines.base import Line, PageInput, RawImage, RawPage, RawTable, Span
+from docpipe.engines.lattice import horizontal_rules
 from docpipe.engines.tables import extract_tables
 
 # Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
@@ -39,6 +40,7 @@ def _span(raw: dict) -> Span:
         italic=bool(flags & _FLAG_ITALIC) or "italic" in low or "oblique" in low,
         mono=bool(flags & _FLAG_MONO) or any(h in low for h in _MONO_FONT_HINTS),
         superscript=bool(flags & _FLAG_SUPERSCRIPT),
+        baseline=float(raw["origin"][1]) if "origin" in raw else None,
     )
 
 
@@ -97,8 +99,10 @@ class TextLayerEngine:
             raw.images = extract_images(page)
             t1 = time.perf_counter()
             raw.timings["textlayer"] = t1 - t0
-            if self.tables:
-                raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page, raw.lines)]
+            drawings = page.get_cdrawings()
+            raw.rules = horizontal_rules(drawings)
+            if self.tables and drawings:
+                raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page, raw.lines, drawings)]
                 raw.timings["tables"] = time.perf_counter() - t1
         except Exception as exc:  # a broken content stream fails this page, not the document
             raw.status = "failed"

@@ -32,9 +32,12 @@ class FigureReading:
     note: str | None = None
 
 
-def drawings_in(page: pymupdf.Page, bbox: Rect) -> int:
+def drawings_in(page: pymupdf.Page, bbox: Rect, drawings: list[dict] | None = None) -> int:
+    """Vector paths touching `bbox`; pass `page.get_cdrawings()` when reading several figures of a
+    page, so the page's drawings are listed once."""
     clip = pymupdf.Rect(bbox)
-    return sum(1 for d in page.get_drawings() if pymupdf.Rect(d["rect"]).intersects(clip))
+    paths = drawings if drawings is not None else page.get_cdrawings()
+    return sum(1 for d in paths if pymupdf.Rect(d["rect"]).intersects(clip))
 
 
 def text_chars_in(page: pymupdf.Page, bbox: Rect) -> int:
@@ -46,14 +49,19 @@ def _png(page: pymupdf.Page, bbox: Rect, dpi: int) -> bytes:
 
 
 def read_figure(
-    page: pymupdf.Page, bbox: Rect, chem: ChemMode = "auto", dpi: int = 200, timeout: float = 30.0
+    page: pymupdf.Page,
+    bbox: Rect,
+    chem: ChemMode = "auto",
+    dpi: int = 200,
+    timeout: float = 30.0,
+    drawings: list[dict] | None = None,
 ) -> FigureReading:
     """Classify the figure at `bbox`; with chem="on" run OSRA on every figure, with "auto" only on
     figures that look like structure diagrams, with "off" never. OSRA's absence or failure leaves
     the figure a figure and says why in `note`."""
     png = _png(page, bbox, CLASSIFY_DPI)
     with Image.open(io.BytesIO(png)) as img:
-        kind = classify_figure(img, drawings_in(page, bbox), text_chars_in(page, bbox))
+        kind = classify_figure(img, drawings_in(page, bbox, drawings), text_chars_in(page, bbox))
     reading = FigureReading(kind)
     if chem == "off" or (chem == "auto" and kind != "chemical_structure"):
         return reading
