@@ -1,11 +1,13 @@
 """Display formulas from the text layer: math regions become formula blocks with LaTeX.
 
 A formula is often split by line grouping (a numerator, the main row and a denominator differ in
-size and sit apart), so math regions stacked directly on top of each other are merged first. The
+size and sit apart), so math regions and the short fragments right next to them are merged first. The
 LaTeX itself comes from docpipe.science.math_latex; the block keeps the original text and bbox.
 """
 
 from __future__ import annotations
+
+import re
 
 from docpipe.assemble.regions import Region, union
 from docpipe.engines.base import Rect
@@ -23,31 +25,75 @@ def _is_math(reg: Region) -> bool:
     return math_share(reg.lines) >= MATH_SHARE and all(is_math_line(ln) for ln in reg.lines)
 
 
-def _stacked(a: Region, b: Region) -> bool:
+SHORT = 16  # characters: a lone "2a" or "x =" next to a math region is a piece of it
+EQUATION_NUMBER = re.compile(r"^\(\s*\d{1,3}(?:\.\d{1,3})?[a-z]?\s*\)$")
+
+
+def _near(a: Region, b: Region) -> bool:
+    """Boxes within about a line height of each other, on both axes."""
     size = max(a.size, b.size, 1.0)
-    gap = b.bbox[1] - a.bbox[3]
-    overlap = min(a.bbox[2], b.bbox[2]) - max(a.bbox[0], b.bbox[0])
-    return -0.5 * size <= gap <= 1.2 * size and overlap > 0
+    dx = max(b.bbox[0] - a.bbox[2], a.bbox[0] - b.bbox[2], 0.0)
+    dy = max(b.bbox[1] - a.bbox[3], a.bbox[1] - b.bbox[3], 0.0)
+    return dx <= 1.5 * size and dy <= 1.0 * size
+
+
+def _tag_of(a: Region, b: Region) -> bool:
+    """`a` is an equation number "(3)" on the same row as `b`, however far to the right."""
+    if not EQUATION_NUMBER.match(a.text.strip()):
+        return False
+    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return a.bbox[0] >= b.bbox[2] and overlap > 0.3 * (a.bbox[3] - a.bbox[1])
 
 
 def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
-    """Return the regions with math regions merged and typed as formulas (LaTeX in `latex`)."""
-    math = sorted((r for r in regions if _is_math(r)), key=lambda r: r.bbox[1])
+    """Return the regions with math regions (and the short fragments around them: a numerator, a
+    denominator, "x =") merged into formulas with LaTeX in `latex`."""
+    math = [r for r in regions if _is_math(r)]
     if not math:
         return regions
-    merged: list[Region] = []
-    for reg in math:
-        if merged and _stacked(merged[-1], reg):
-            merged[-1].lines += reg.lines
-            merged[-1].bbox = union(merged[-1].bbox, reg.bbox)
-            merged[-1].text = f"{merged[-1].text} {reg.text}"
-        else:
-            merged.append(Region(bbox=reg.bbox, lines=list(reg.lines), text=reg.text))
-    for reg in merged:
-        x0, y0, x1, y1 = reg.bbox
+    pieces = math + [
+        r for r in regions if r not in math and r.kind == "text" and r.type is None and len(r.text) <= SHORT
+    ]
+    parent = list(range(len(pieces)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i in range(len(pieces)):
+        for j in range(i + 1, len(pieces)):
+            a, b = pieces[i], pieces[j]
+            if _near(a, b) or _tag_of(a, b) or _tag_of(b, a):
+                parent[find(i)] = find(j)
+    clusters: dict[int, list[Region]] = {}
+    for i, reg in enumerate(pieces):
+        clusters.setdefault(find(i), []).append(reg)
+    used: set[int] = set()
+    formulas: list[Region] = []
+    for members in clusters.values():
+        if not any(m in math for m in members):
+            continue  # short fragments with no math among them stay text
+        members.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
+        bbox = members[0].bbox
+        for m in members[1:]:
+            bbox = union(bbox, m.bbox)
+        reg = Region(
+            bbox=bbox, lines=[ln for m in members for ln in m.lines], text=" ".join(m.text for m in members)
+        )
+        x0, y0, x1, y1 = bbox
+        # a fraction bar is usually wider than the text above and below it
         inside = [
-            r for r in rules if r[0] >= x0 - 2 and r[2] <= x1 + 2 and y0 - 2 <= (r[1] + r[3]) / 2 <= y1 + 2
+            r
+            for r in rules
+            if x0 - 2 <= (r[0] + r[2]) / 2 <= x1 + 2 and y0 - 2 <= (r[1] + r[3]) / 2 <= y1 + 2
         ]
+        for r in inside:
+            reg.bbox = union(reg.bbox, r)
         reg.latex = lines_to_latex(reg.lines, inside)
-        reg.type = BlockType.formula if reg.latex else None
-    return [r for r in regions if not _is_math(r)] + merged
+        if reg.latex:
+            reg.type = BlockType.formula
+            formulas.append(reg)
+            used.update(id(m) for m in members)
+    return [r for r in regions if id(r) not in used] + formulas
