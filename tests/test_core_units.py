@@ -55,11 +55,14 @@ def test_furniture_needs_repetition_or_a_page_number():
                     _r(50, 20, 300, 30, f"Annual report {2020 + i}"),  # digits masked: repeats
                     _r(50, 300, 300, 320, f"unique body {i}"),
                     _r(500, 780, 520, 790, f"{i + 1}"),
-                    _r(50, 775, 300, 790, f"footnote only on page {i}" if i else "Only once at the bottom"),
+                    _r(50, 740, 300, 755, f"footnote only on page {i}" if i else "Only once at the bottom"),
+                    _r(300, 782, 480, 790, f"Running title beside the number {i}" if i == 2 else "x = y"),
                 ],
             )
         )
-    mark_furniture(pages)
+    mark_furniture(pages, body=10.0)
     types = [[r.type.value if r.type else None for r in regs] for _, regs in pages]
-    assert types[0] == ["page_header", None, "page_number", None]
-    assert types[2][:3] == ["page_header", None, "page_number"]
+    # "x = y" repeats at the foot of pages 0 and 1; the text on the page number's row of page 2 is
+    # part of the running foot even though it occurs once
+    assert types[0] == ["page_header", None, "page_number", None, "page_footer"]
+    assert types[2] == ["page_header", None, "page_number", "page_footer", "page_footer"]

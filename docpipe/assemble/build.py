@@ -106,13 +106,12 @@ def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
     for raw in raw_pages:
         per_page.append(_regions_for_page(raw, vocab) if raw.blocks is None else [])
 
-    text_pages = [
-        (raw.height, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.blocks is None
-    ]
-    mark_furniture(text_pages)
     # Font sizes are only comparable within one engine: OCR estimates them from pixel heights.
-    for engine in {raw.engine for raw in raw_pages}:
+    for engine in {raw.engine for raw in raw_pages if raw.blocks is None}:
         group = [(raw, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.engine == engine]
+        mark_furniture(
+            [(raw.height, regs) for raw, regs in group], body_size([r for _, regs in group for r in regs])
+        )
         body = body_size([r for _, regs in group for r in regs if r.type is None])
         for raw, regs in group:
             classify_page(regs, body, raw.height)

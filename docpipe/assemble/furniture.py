@@ -32,8 +32,21 @@ def _band(region: Region, height: float) -> str | None:
     return None
 
 
-def mark_furniture(pages: list[tuple[float, list[Region]]]) -> None:
-    """`pages`: (page height, text regions) for every page of one document; marks types in place."""
+def _small_margin_text(reg: Region, height: float, body: float) -> str | None:
+    """Single-occurrence furniture: a short line in a smaller font hugging the top or bottom edge
+    (journal running heads, report contact lines). Footnote-like starts are left to the footnotes."""
+    if not reg.lines or reg.size > body - 0.5 or len(reg.text) > 160 or len(reg.lines) > 2:
+        return None
+    if reg.bbox[3] <= height * 0.14:
+        return "top"
+    if reg.bbox[1] >= height * 0.93 and not re.match(r"^[\d*\u2020\u2021\u00a7]", reg.text):
+        return "bottom"
+    return None
+
+
+def mark_furniture(pages: list[tuple[float, list[Region]]], body: float) -> None:
+    """`pages`: (page height, text regions) for every page of one document; `body` the body font
+    size. Marks types in place."""
     seen: Counter[tuple[str, str]] = Counter()
     candidates: list[tuple[Region, str, str]] = []
     for height, regions in pages:
@@ -55,3 +68,19 @@ def mark_furniture(pages: list[tuple[float, list[Region]]]) -> None:
             reg.type = BlockType.page_number
         elif n_pages > 1 and seen[(band, sig)] >= min_repeats and len(sig) < 200:
             reg.type = BlockType.page_header if band == "top" else BlockType.page_footer
+    for height, regions in pages:
+        numbers = [r for r in regions if r.type is BlockType.page_number]
+        for reg in regions:
+            if reg.type is not None or reg.kind != "text" or not reg.text:
+                continue
+            edge = _small_margin_text(reg, height, body)
+            # text on the same row as the page number belongs to the running head or foot
+            beside = any(min(reg.bbox[3], n.bbox[3]) - max(reg.bbox[1], n.bbox[1]) > 0 for n in numbers)
+            if beside and _band_of_number(reg, height):
+                edge = "top" if reg.bbox[1] < height / 2 else "bottom"
+            if edge:
+                reg.type = BlockType.page_header if edge == "top" else BlockType.page_footer
+
+
+def _band_of_number(reg: Region, height: float) -> bool:
+    return reg.bbox[3] <= height * 0.15 or reg.bbox[1] >= height * 0.85
