@@ -15,7 +15,7 @@ from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place
 from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
-from docpipe.assemble.regions import BULLET, Region, group_lines
+from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.engines.base import RawPage, overlap_ratio
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
@@ -36,7 +36,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
         for ln in raw.lines
         if not ln.vertical and not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)
     ]
-    regions = group_lines(lines)
+    regions = merge_code_regions(group_lines(lines))
     for reg in regions:
         if all(ln.mono for ln in reg.lines):
             reg.text = _code_text(reg)
@@ -53,7 +53,11 @@ def _code_text(reg: Region) -> str:
     """Keep line breaks and indentation: the x offset in character widths of the monospace font."""
     left = min(ln.bbox[0] for ln in reg.lines)
     out = []
+    prev_bottom = None
     for ln in reg.lines:
+        if prev_bottom is not None and ln.bbox[1] - prev_bottom > 0.9 * ln.size:
+            out.append("")  # a blank line of the listing
+        prev_bottom = ln.bbox[3]
         raw = ln.text.replace("\u00ad", "").rstrip()
         text = raw.lstrip()
         char_w = (ln.bbox[2] - ln.bbox[0]) / max(len(ln.text), 1)

@@ -14,6 +14,7 @@ from docpipe.assemble.regions import Region
 from docpipe.model import BlockType
 
 MARGIN_SHARE = 0.09
+NUMBER_MARGIN_SHARE = 0.14
 _PAGE_NUMBER = re.compile(
     r"^(?:page\s+)?(?:\d{1,4}|[ivxlcdm]{1,7}|\d{1,3}[-\u2013.]\d{1,4})(?:\s*(?:/|of)\s*\d{1,4})?$|^[-\u2013\u2014]\s*\d{1,4}\s*[-\u2013\u2014]$",
     re.IGNORECASE,
@@ -25,9 +26,11 @@ def _signature(text: str) -> str:
 
 
 def _band(region: Region, height: float) -> str | None:
-    if region.bbox[3] <= height * MARGIN_SHARE:
+    # a lone page number may sit further in than running text (wide bottom margins of books)
+    share = NUMBER_MARGIN_SHARE if _PAGE_NUMBER.match(region.text.strip()) else MARGIN_SHARE
+    if region.bbox[3] <= height * share:
         return "top"
-    if region.bbox[1] >= height * (1 - MARGIN_SHARE):
+    if region.bbox[1] >= height * (1 - share):
         return "bottom"
     return None
 

@@ -142,3 +142,27 @@ def group_lines(lines: list[Line]) -> list[Region]:
         # regions whose last line is far above the current one can no longer grow
         open_regions = [r for r in open_regions if ln.bbox[1] - r.lines[-1].bbox[3] < 2 * max(ln.size, 1)]
     return regions
+
+
+def merge_code_regions(regions: list[Region]) -> list[Region]:
+    """Re-join a code listing that the engine split into blocks (at a blank line, a closing brace):
+    monospace regions directly below one another in the same column are one listing."""
+    out: list[Region] = []
+    for reg in sorted(regions, key=lambda r: (r.bbox[1], r.bbox[0])):
+        mono = bool(reg.lines) and all(ln.mono for ln in reg.lines)
+        host = None
+        if mono:
+            for prev in reversed(out):
+                if not (prev.lines and all(ln.mono for ln in prev.lines)):
+                    continue
+                gap = reg.bbox[1] - prev.bbox[3]
+                overlap = min(prev.bbox[2], reg.bbox[2]) - max(prev.bbox[0], reg.bbox[0])
+                if -1 <= gap <= 2.5 * max(reg.size, 1.0) and overlap > 0:
+                    host = prev
+                    break
+        if host is None:
+            out.append(reg)
+        else:
+            host.lines = host.lines + reg.lines
+            host.bbox = union(host.bbox, reg.bbox)
+    return out
