@@ -9,14 +9,14 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pymupdf
 
 from docpipe import __version__
-from docpipe.assemble.build import assemble_pages
+from docpipe.assemble.build import Assembler
 from docpipe.config import Config
 from docpipe.engines.base import PageInput, RawPage
 from docpipe.errors import InputError, MissingExtra
@@ -25,6 +25,7 @@ from docpipe.model import (
     Document,
     DocumentStatus,
     EngineInfo,
+    PageResult,
     PageStatus,
     SourceInfo,
 )
@@ -112,10 +113,10 @@ def _run_engine(engines: Engines, name: str, page: PageInput) -> RawPage:
 
 
 def _recognise(
-    engines: Engines, doc: pymupdf.Document, source: str, progress: ProgressFn | None
+    engines: Engines, doc: pymupdf.Document, source: str, indexes: range, progress: ProgressFn | None
 ) -> list[RawPage]:
     raw_pages: list[RawPage] = []
-    for index in range(doc.page_count):
+    for index in indexes:
         t0 = time.perf_counter()
         try:
             page = doc.load_page(index)
@@ -153,12 +154,12 @@ def _recognise(
 _warned: set[str] = set()
 
 
-def _read_figures(doc: pymupdf.Document, document: Document, chem: str) -> None:
+def _read_figures(doc: pymupdf.Document, pages: list[PageResult], source: str, chem: str) -> None:
     """Classify CPU-engine figures (chart, photo, diagram, chemical structure) and, per `chem`, read
     structure diagrams into SMILES with OSRA. VLM pages carry their own figure pass."""
     from docpipe.science.figure_reading import read_figure
 
-    for page_result in document.pages:
+    for page_result in pages:
         figures = [b for b in page_result.blocks if b.type is BlockType.figure and b.figure is not None]
         if not figures or page_result.engine == "vlm" or page_result.rotation:
             continue
@@ -179,14 +180,14 @@ def _read_figures(doc: pymupdf.Document, document: Document, chem: str) -> None:
             if note and note.split(":")[0] not in _warned:
                 _warned.add(note.split(":")[0])
                 print(
-                    f"docpipe: {document.source.name}, page {page_result.index + 1}: {note}", file=sys.stderr
+                    f"docpipe: {source}, page {page_result.index + 1}: {note}", file=sys.stderr
                 )
 
 
-def _figure_images(doc: pymupdf.Document, document: Document, dpi: int) -> dict[str, ImageBlob]:
+def _figure_images(doc: pymupdf.Document, pages: list[PageResult], dpi: int) -> dict[str, ImageBlob]:
     """Figure pixels: the embedded image itself when the figure is one, else a rendering of its box."""
     out: dict[str, ImageBlob] = {}
-    for page_result in document.pages:
+    for page_result in pages:
         figures = [b for b in page_result.blocks if b.figure is not None]
         if not figures:
             continue
@@ -210,15 +211,94 @@ def _figure_images(doc: pymupdf.Document, document: Document, dpi: int) -> dict[
     return out
 
 
-def _doc_status(pages: list) -> tuple[DocumentStatus, str | None]:
-    failed = [p for p in pages if p.status is PageStatus.failed]
-    if not pages:
-        return DocumentStatus.ok, None
-    if len(failed) == len(pages):
-        return DocumentStatus.failed, f"all {len(pages)} pages failed; first: {failed[0].error}"
+def _status_from_counts(
+    n_pages: int, failed: int, first_error: str | None
+) -> tuple[DocumentStatus, str | None]:
+    if n_pages and failed == n_pages:
+        return DocumentStatus.failed, f"all {n_pages} pages failed; first: {first_error}"
     if failed:
-        return DocumentStatus.partial, f"{len(failed)} of {len(pages)} pages failed"
+        return DocumentStatus.partial, f"{failed} of {n_pages} pages failed"
     return DocumentStatus.ok, None
+
+
+def _doc_status(pages: list[PageResult]) -> tuple[DocumentStatus, str | None]:
+    failed = [p for p in pages if p.status is PageStatus.failed]
+    return _status_from_counts(len(pages), len(failed), failed[0].error if failed else None)
+
+
+@dataclass
+class OpenedSource:
+    path: Path
+    doc: pymupdf.Document
+    header: Document  # everything but the pages, status and error
+    timings: dict[str, float]
+
+
+def _open(path: Path, config: Config) -> OpenedSource:
+    t0 = time.perf_counter()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
+    doc = open_document(
+        path, data, password=config.convert.password, max_image_pixels=config.ocr.max_image_pixels
+    )
+    header = Document(
+        doc_id=hashlib.sha256(data).hexdigest(),
+        source=SourceInfo(
+            path=str(path),
+            name=path.name,
+            media_type=media_type(path),
+            size_bytes=len(data),
+            page_count=doc.page_count,
+        ),
+        metadata={k: str(v) for k, v in (doc.metadata or {}).items() if v},
+        engine=EngineInfo(
+            name=config.convert.engine,
+            docpipe_version=__version__,
+            pymupdf_version=pymupdf.__version__,
+            config=config.recorded(),
+            config_hash=config.hash(),
+        ),
+    )
+    return OpenedSource(path, doc, header, {"open": time.perf_counter() - t0})
+
+
+def _add(timings: dict[str, float], stage: str, seconds: float) -> None:
+    timings[stage] = timings.get(stage, 0.0) + seconds
+
+
+def iter_windows(
+    src: OpenedSource,
+    config: Config,
+    engines: Engines,
+    *,
+    with_images: bool,
+    progress: ProgressFn | None = None,
+) -> Iterator[tuple[list[PageResult], dict[str, ImageBlob]]]:
+    """Pages of the document, assembled `max_pages_in_flight` at a time, with their figure images.
+    Only one window of pages (and their pixels) is alive at once."""
+    doc, timings = src.doc, src.timings
+    window = config.convert.max_pages_in_flight
+    assembler = Assembler()
+    for start in range(0, doc.page_count, window):
+        raw_pages = _recognise(
+            engines, doc, src.path.name, range(start, min(start + window, doc.page_count)), progress
+        )
+        t0 = time.perf_counter()
+        pages = assembler.assemble(raw_pages)
+        del raw_pages
+        t1 = time.perf_counter()
+        _read_figures(doc, pages, src.path.name, config.convert.chem)
+        t2 = time.perf_counter()
+        images = _figure_images(doc, pages, config.convert.image_dpi) if with_images else {}
+        _add(timings, "assemble", t1 - t0)
+        _add(timings, "figures", t2 - t1)
+        _add(timings, "images", time.perf_counter() - t2)
+        for p in pages:  # recognition time per engine (a VLM page that fell back counts as its CPU engine)
+            _add(timings, "route", p.timings.get("route", 0.0))
+            _add(timings, p.engine, p.timings.get("engine", 0.0))
+        yield pages, images
 
 
 def convert_file(
@@ -228,63 +308,78 @@ def convert_file(
     *,
     with_images: bool = True,
     progress: ProgressFn | None = None,
-    on_open: Callable[[int], None] | None = None,
 ) -> ConversionResult:
-    """Convert one file. Raises InputError when the file cannot be opened at all; page-level
-    failures are recorded in the Document instead."""
-    path = Path(path)
+    """Convert one file into an in-memory Document (the Python API). Raises InputError when the file
+    cannot be opened at all; page-level failures are recorded in the Document instead."""
     engines = engines or Engines(config)
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    src = _open(Path(path), config)
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
-    doc = open_document(
-        path, data, password=config.convert.password, max_image_pixels=config.ocr.max_image_pixels
-    )
-    try:
-        timings["open"] = time.perf_counter() - t0
-        if on_open:
-            on_open(doc.page_count)
-        raw_pages = _recognise(engines, doc, path.name, progress)
-        t1 = time.perf_counter()
-        pages = assemble_pages(raw_pages)
-        timings["assemble"] = time.perf_counter() - t1
-        status, error = _doc_status(pages)
-        metadata = {k: str(v) for k, v in (doc.metadata or {}).items() if v}
-        document = Document(
-            doc_id=hashlib.sha256(data).hexdigest(),
-            source=SourceInfo(
-                path=str(path),
-                name=path.name,
-                media_type=media_type(path),
-                size_bytes=len(data),
-                page_count=doc.page_count,
-            ),
-            metadata=metadata,
-            status=status,
-            error=error,
-            pages=pages,
-            engine=EngineInfo(
-                name=config.convert.engine,
-                docpipe_version=__version__,
-                pymupdf_version=pymupdf.__version__,
-                config=config.recorded(),
-                config_hash=config.hash(),
-            ),
-        )
-        t2 = time.perf_counter()
-        _read_figures(doc, document, config.convert.chem)
-        timings["figures"] = time.perf_counter() - t2
+        pages: list[PageResult] = []
         images: dict[str, ImageBlob] = {}
-        if with_images and config.convert.extract_images:
-            t2 = time.perf_counter()
-            images = _figure_images(doc, document, config.convert.image_dpi)
-            timings["images"] = time.perf_counter() - t2
-        timings["route"] = sum(p.timings.get("route", 0.0) for p in pages)
-        for p in pages:  # recognition time per engine (a VLM page that fell back counts as its CPU engine)
-            timings[p.engine] = timings.get(p.engine, 0.0) + p.timings.get("engine", 0.0)
-        return ConversionResult(document=document, images=images, timings=timings)
+        for window_pages, window_images in iter_windows(
+            src, config, engines, with_images=with_images and config.convert.extract_images, progress=progress
+        ):
+            pages += window_pages
+            images |= window_images
+        status, error = _doc_status(pages)
+        document = src.header.model_copy(update={"pages": pages, "status": status, "error": error})
+        return ConversionResult(document=document, images=images, timings=src.timings)
     finally:
-        doc.close()
+        src.doc.close()
+
+
+@dataclass
+class WrittenSummary:
+    """What the batch needs to know about a document streamed to disk (its pages are gone)."""
+
+    status: DocumentStatus
+    error: str | None
+    pages: int
+    timings: dict[str, float]
+    engines: dict[str, int]
+    page_seconds: list[float]
+    vlm: dict[str, float]
+
+
+def convert_to_dir(
+    path: str | Path, config: Config, engines: Engines, out_dir: Path, name: str
+) -> WrittenSummary:
+    """Convert one file straight into OUT/NAME.* with memory bounded by one window of pages."""
+    from docpipe.writers.outputs import DocumentWriter
+
+    src = _open(Path(path), config)
+    writer = None
+    try:
+        writer = DocumentWriter(out_dir, name, src.header, config.chunks.max_tokens)
+        n_pages, failed, first_error = 0, 0, None
+        engine_pages: dict[str, int] = {}
+        page_seconds: list[float] = []
+        vlm: dict[str, float] = {}
+        for pages, images in iter_windows(src, config, engines, with_images=config.convert.extract_images):
+            t0 = time.perf_counter()
+            writer.add(pages, images)
+            _add(src.timings, "write", time.perf_counter() - t0)
+            for p in pages:
+                n_pages += 1
+                engine_pages[p.engine] = engine_pages.get(p.engine, 0) + 1
+                page_seconds.append(p.timings.get("route", 0.0) + p.timings.get("engine", 0.0))
+                if p.status is PageStatus.failed:
+                    failed += 1
+                    first_error = first_error or p.error
+                if p.vlm is not None:
+                    _add(vlm, "pages", 1)
+                    _add(vlm, "visual_tokens", p.vlm.visual_tokens)
+                    _add(vlm, "text_tokens", p.vlm.text_tokens or 0)
+                    _add(vlm, "output_tokens", p.vlm.output_tokens or 0)
+                    _add(vlm, "seconds", p.timings.get("engine", 0.0))
+        status, error = _status_from_counts(n_pages, failed, first_error)
+        t0 = time.perf_counter()
+        writer.finish(status, error)
+        _add(src.timings, "write", time.perf_counter() - t0)
+        return WrittenSummary(status, error, n_pages, src.timings, engine_pages, page_seconds, vlm)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    finally:
+        src.doc.close()

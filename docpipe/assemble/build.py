@@ -9,8 +9,9 @@ in reading order and turned into `Block`s.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
-from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page
+from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page, size_weights
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
 from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture
@@ -101,29 +102,50 @@ def _to_block(reg: Region, page_index: int, n: int) -> Block:
     return block
 
 
-def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
-    for raw in raw_pages:
-        if raw.blocks is None:
-            _normalize_lines(raw)
-    vocab = vocabulary(ln.text for raw in raw_pages if raw.blocks is None for ln in raw.lines)
-    per_page: list[list[Region]] = []
-    for raw in raw_pages:
-        per_page.append(_regions_for_page(raw, vocab) if raw.blocks is None else [])
+class Assembler:
+    """Assembles a document's pages window by window, carrying what must be known document-wide
+    (vocabulary, margin texts seen, font-size statistics, heading sizes) from window to window, so
+    that memory is bounded by the window, not the document. A document that fits in one window is
+    assembled exactly as a whole."""
 
-    # Font sizes are only comparable within one engine: OCR estimates them from pixel heights.
-    for engine in {raw.engine for raw in raw_pages if raw.blocks is None}:
-        group = [(raw, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.engine == engine]
-        mark_furniture(
-            [(raw.height, regs) for raw, regs in group], body_size([r for _, regs in group for r in regs])
-        )
-        body = body_size([r for _, regs in group for r in regs if r.type is None])
-        for raw, regs in group:
-            classify_page(regs, body, raw.height)
-        assign_heading_levels([regs for _, regs in group if regs], body)
+    def __init__(self) -> None:
+        self.vocab: set[str] = set()
+        self.margins: dict[str, Counter] = {}  # per engine: (band, signature) -> pages seen on
+        self.sizes: dict[str, Counter] = {}  # per engine: characters per font size
+        self.heading_sizes: dict[str, set[int]] = {}
+        self.first_window = True
 
-    results: list[PageResult] = []
-    for raw, regs in zip(raw_pages, per_page, strict=True):
-        status = PageStatus(raw.status)
+    def assemble(self, raw_pages: list[RawPage]) -> list[PageResult]:
+        for raw in raw_pages:
+            if raw.blocks is None:
+                _normalize_lines(raw)
+        self.vocab |= vocabulary(ln.text for raw in raw_pages if raw.blocks is None for ln in raw.lines)
+        per_page = [_regions_for_page(raw, self.vocab) if raw.blocks is None else [] for raw in raw_pages]
+        # Font sizes are only comparable within one engine: OCR estimates them from pixel heights.
+        for engine in sorted({raw.engine for raw in raw_pages if raw.blocks is None}):
+            group = [
+                (raw, regs) for raw, regs in zip(raw_pages, per_page, strict=True) if raw.engine == engine
+            ]
+            sizes = self.sizes.setdefault(engine, Counter())
+            regions = [r for _, regs in group for r in regs]
+            mark_furniture(
+                [(raw.height, regs) for raw, regs in group],
+                body_size(regions, sizes),
+                self.margins.setdefault(engine, Counter()),
+            )
+            content = [r for r in regions if r.type is None]
+            body = body_size(content, sizes)
+            for raw, regs in group:
+                classify_page(regs, body, raw.height)
+            first = self.first_window and bool(group) and group[0][0].index == 0
+            assign_heading_levels(
+                [regs for _, regs in group if regs], body, self.heading_sizes.setdefault(engine, set()), first
+            )
+            sizes.update(size_weights(content))
+        self.first_window = False
+        return [self._page_result(raw, regs) for raw, regs in zip(raw_pages, per_page, strict=True)]
+
+    def _page_result(self, raw: RawPage, regs: list[Region]) -> PageResult:
         result = PageResult(
             index=raw.index,
             width=raw.width,
@@ -131,26 +153,26 @@ def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
             rotation=raw.rotation,
             engine=raw.engine,
             route_reason=raw.route_reason,
-            status=status,
+            status=PageStatus(raw.status),
             error=raw.error,
             timings=dict(raw.timings),
             vlm=raw.vlm,
         )
         if raw.blocks is not None:
             result.blocks = list(raw.blocks)
-            results.append(result)
-            continue
+            return result
         _attach_captions(regs)
         content = [r for r in regs if r.type not in FURNITURE and r.kind != "image"]
         rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
         ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
         ordered = place_figures(ordered, [r for r in regs if r.kind == "image"])
-        tops = sorted(
-            (r for r in regs if r.type in FURNITURE and r.bbox[1] < raw.height / 2), key=lambda r: r.bbox[1]
-        )
-        bottoms = sorted(
-            (r for r in regs if r.type in FURNITURE and r.bbox[1] >= raw.height / 2), key=lambda r: r.bbox[1]
-        )
+        furniture = sorted((r for r in regs if r.type in FURNITURE), key=lambda r: r.bbox[1])
+        tops = [r for r in furniture if r.bbox[1] < raw.height / 2]
+        bottoms = [r for r in furniture if r.bbox[1] >= raw.height / 2]
         result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]
-        results.append(result)
-    return results
+        return result
+
+
+def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
+    """All pages of a document at once."""
+    return Assembler().assemble(raw_pages)

@@ -21,11 +21,18 @@ SECTION_NUMBER = re.compile(r"^((?:\d{1,2}\.){0,4}\d{1,2})\.?\s+\S")
 _SENTENCE_END = re.compile(r"[.;,:]$")
 
 
-def body_size(regions: list[Region]) -> float:
+def size_weights(regions: list[Region]) -> Counter[float]:
+    """Characters per font size (half-point steps)."""
     weights: Counter[float] = Counter()
     for reg in regions:
         for ln in reg.lines:
             weights[round(ln.size * 2) / 2] += len(ln.text.strip())
+    return weights
+
+
+def body_size(regions: list[Region], prior: Counter[float] | None = None) -> float:
+    """The most common size by characters, counting `prior` (earlier pages of the document) too."""
+    weights = size_weights(regions) + (prior or Counter())
     return weights.most_common(1)[0][0] if weights else 10.0
 
 
@@ -69,16 +76,21 @@ def classify_page(regions: list[Region], body: float, page_height: float) -> Non
             reg.type = BlockType.paragraph
 
 
-def assign_heading_levels(pages: list[list[Region]], body: float) -> None:
-    """Rank heading sizes across the whole document; the largest unique one on page 1 is the title."""
+def assign_heading_levels(
+    pages: list[list[Region]], body: float, seen_sizes: set[int] | None = None, first_page: bool = True
+) -> None:
+    """Rank heading sizes across the document (`seen_sizes` carries the sizes of earlier pages and is
+    updated); the largest unique one on the document's first page is the title."""
     headings = [r for regions in pages for r in regions if r.type is BlockType.heading]
     if not headings:
         return
-    sizes = sorted({round(h.size) for h in headings if h.size >= body + 1.0}, reverse=True)
-    first_page = [h for h in pages[0] if h.type is BlockType.heading] if pages else []
+    known = seen_sizes if seen_sizes is not None else set()
+    known.update(round(h.size) for h in headings if h.size >= body + 1.0)
+    sizes = sorted(known, reverse=True)
+    on_first = [h for h in pages[0] if h.type is BlockType.heading] if pages and first_page else []
     title = None
-    if first_page:
-        top = max(first_page, key=lambda h: h.size)
+    if on_first:
+        top = max(on_first, key=lambda h: h.size)
         same_size = [h for h in headings if round(h.size) == round(top.size)]
         if len(same_size) == 1 and top.size >= body + 2.0:
             title = top

@@ -47,10 +47,12 @@ def _small_margin_text(reg: Region, height: float, body: float) -> str | None:
     return None
 
 
-def mark_furniture(pages: list[tuple[float, list[Region]]], body: float) -> None:
-    """`pages`: (page height, text regions) for every page of one document; `body` the body font
-    size. Marks types in place."""
-    seen: Counter[tuple[str, str]] = Counter()
+def mark_furniture(
+    pages: list[tuple[float, list[Region]]], body: float, seen: Counter[tuple[str, str]] | None = None
+) -> None:
+    """`pages`: (page height, text regions) of the pages being assembled; `body` the body font size;
+    `seen` counts margin texts of earlier pages of the document (updated). Marks types in place."""
+    seen = seen if seen is not None else Counter()
     candidates: list[tuple[Region, str, str]] = []
     for height, regions in pages:
         on_page: set[tuple[str, str]] = set()
@@ -64,12 +66,11 @@ def mark_furniture(pages: list[tuple[float, list[Region]]], body: float) -> None
             candidates.append((reg, band, sig))
             on_page.add((band, sig))
         seen.update(on_page)
-    n_pages = len(pages)
     min_repeats = 2  # margin bands rarely repeat body text; chapter footers alternate with page parity
     for reg, band, sig in candidates:
         if _PAGE_NUMBER.match(reg.text.strip()):
             reg.type = BlockType.page_number
-        elif n_pages > 1 and seen[(band, sig)] >= min_repeats and len(sig) < 200:
+        elif seen[(band, sig)] >= min_repeats and len(sig) < 200:
             reg.type = BlockType.page_header if band == "top" else BlockType.page_footer
     for height, regions in pages:
         numbers = [r for r in regions if r.type is BlockType.page_number]

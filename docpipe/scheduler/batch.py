@@ -70,49 +70,29 @@ _ENGINES = None  # per worker process: models load once, not once per document
 def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcome:
     """Convert and write one document; never raises for a bad input (the outcome says why)."""
     global _ENGINES
-    from docpipe.pipeline import Engines, convert_file
-    from docpipe.writers.outputs import write_outputs
+    from docpipe.pipeline import Engines, convert_to_dir
 
     t0 = time.perf_counter()
     if _ENGINES is None or _ENGINES.config != config:
         _ENGINES = Engines(config)
     try:
-        result = convert_file(path, config, _ENGINES)
-        t1 = time.perf_counter()
-        write_outputs(result.document, result.images, Path(out_dir), name, config.chunks.max_tokens)
-        result.timings["write"] = time.perf_counter() - t1
+        done = convert_to_dir(path, config, _ENGINES, Path(out_dir), name)
     except DocpipeError as exc:
         return DocOutcome(path, name, "failed", error=str(exc), seconds=time.perf_counter() - t0)
     except Exception as exc:  # an engine bug must not end the batch: record it with its type
-        return DocOutcome(
-            path,
-            name,
-            "failed",
-            error=f"{path}: {type(exc).__name__}: {exc}",
-            seconds=time.perf_counter() - t0,
-        )
-    doc = result.document
-    engines: dict[str, int] = {}
-    vlm: dict[str, float] = {}
-    for p in doc.pages:
-        engines[p.engine] = engines.get(p.engine, 0) + 1
-        if p.vlm is not None:
-            vlm["pages"] = vlm.get("pages", 0) + 1
-            vlm["visual_tokens"] = vlm.get("visual_tokens", 0) + p.vlm.visual_tokens
-            vlm["text_tokens"] = vlm.get("text_tokens", 0) + (p.vlm.text_tokens or 0)
-            vlm["output_tokens"] = vlm.get("output_tokens", 0) + (p.vlm.output_tokens or 0)
-            vlm["seconds"] = vlm.get("seconds", 0) + p.timings.get("engine", 0.0)
+        error = f"{path}: {type(exc).__name__}: {exc}"
+        return DocOutcome(path, name, "failed", error=error, seconds=time.perf_counter() - t0)
     return DocOutcome(
         path,
         name,
-        doc.status.value,
-        pages=len(doc.pages),
-        error=doc.error,
+        done.status.value,
+        pages=done.pages,
+        error=done.error,
         seconds=time.perf_counter() - t0,
-        timings=result.timings,
-        engines=engines,
-        page_seconds=[p.timings.get("route", 0.0) + p.timings.get("engine", 0.0) for p in doc.pages],
-        vlm=vlm,
+        timings=done.timings,
+        engines=done.engines,
+        page_seconds=done.page_seconds,
+        vlm=done.vlm,
     )
 
 

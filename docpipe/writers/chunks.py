@@ -14,7 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from docpipe.model import FURNITURE, Block, BlockType, Chunk, Document, TableData
+from docpipe.model import FURNITURE, Block, BlockType, Chunk, Document, PageResult, TableData
 from docpipe.writers.markdown import block_to_markdown
 from docpipe.writers.tables import to_markdown as table_to_markdown
 
@@ -111,54 +111,65 @@ def _pieces(block: Block, page: int, max_tokens: int) -> list[_Piece]:
     return [_Piece(t, page, block) for t in _split_text(md, max_tokens)]
 
 
-def make_chunks(doc: Document, max_tokens: int = 512) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    path: list[tuple[int, str]] = []
-    current: list[_Piece] = []
+class Chunker:
+    """Chunks a document page by page (`feed`), so a long document never has to be in memory whole;
+    `finish` returns the last chunk."""
 
-    def flush() -> None:
-        if not current:
-            return
-        text = "\n\n".join(p.text for p in current)
-        digest = hashlib.sha1(f"{doc.doc_id}:{len(chunks)}".encode()).hexdigest()[:12]
+    def __init__(self, doc_id: str, max_tokens: int = 512) -> None:
+        self.doc_id = doc_id
+        self.max_tokens = max_tokens
+        self.count = 0
+        self.path: list[tuple[int, str]] = []
+        self.current: list[_Piece] = []
+
+    def _flush(self) -> list[Chunk]:
+        if not self.current:
+            return []
+        text = "\n\n".join(p.text for p in self.current)
+        digest = hashlib.sha1(f"{self.doc_id}:{self.count}".encode()).hexdigest()[:12]
         block_ids: list[str] = []
-        for p in current:
+        bboxes = []
+        for p in self.current:
             if p.block.id not in block_ids:
                 block_ids.append(p.block.id)
-        bboxes = []
-        seen = set()
-        for p in current:
-            if p.block.id not in seen:
-                seen.add(p.block.id)
                 bboxes.append((p.page, *p.block.bbox))
-        chunks.append(
-            Chunk(
-                id=f"{doc.doc_id[:12]}-{len(chunks)}-{digest}",
-                doc_id=doc.doc_id,
-                text=text,
-                heading_path=[t for _, t in path],
-                pages=sorted({p.page for p in current}),
-                bboxes=bboxes,
-                block_ids=block_ids,
-                token_count=count_tokens(text),
-            )
+        chunk = Chunk(
+            id=f"{self.doc_id[:12]}-{self.count}-{digest}",
+            doc_id=self.doc_id,
+            text=text,
+            heading_path=[t for _, t in self.path],
+            pages=sorted({p.page for p in self.current}),
+            bboxes=bboxes,
+            block_ids=block_ids,
+            token_count=count_tokens(text),
         )
-        current.clear()
+        self.count += 1
+        self.current = []
+        return [chunk]
 
-    for page in doc.pages:
+    def feed(self, page: PageResult) -> list[Chunk]:
+        out: list[Chunk] = []
         for block in page.blocks:
             if block.type in FURNITURE:
                 continue
             if block.type in (BlockType.title, BlockType.heading):
-                flush()
+                out += self._flush()
                 level = block.level or 2
-                while path and path[-1][0] >= level:
-                    path.pop()
-                path.append((level, block.text))
+                while self.path and self.path[-1][0] >= level:
+                    self.path.pop()
+                self.path.append((level, block.text))
                 continue
-            for piece in _pieces(block, page.index, max_tokens):
-                if current and sum(p.tokens for p in current) + piece.tokens > max_tokens:
-                    flush()
-                current.append(piece)
-    flush()
-    return chunks
+            for piece in _pieces(block, page.index, self.max_tokens):
+                if self.current and sum(p.tokens for p in self.current) + piece.tokens > self.max_tokens:
+                    out += self._flush()
+                self.current.append(piece)
+        return out
+
+    def finish(self) -> list[Chunk]:
+        return self._flush()
+
+
+def make_chunks(doc: Document, max_tokens: int = 512) -> list[Chunk]:
+    chunker = Chunker(doc.doc_id, max_tokens)
+    chunks = [c for page in doc.pages for c in chunker.feed(page)]
+    return chunks + chunker.finish()

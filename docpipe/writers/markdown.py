@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from docpipe.model import FURNITURE, Block, BlockType, Document
+from docpipe.model import FURNITURE, Block, BlockType, Document, PageResult
 from docpipe.writers.tables import to_markdown as table_to_markdown
 
 
@@ -44,13 +44,18 @@ def block_to_markdown(block: Block) -> str:
     return text
 
 
+def page_markdown(page: PageResult) -> list[str]:
+    """The Markdown pieces of one page's body blocks (to be joined by blank lines)."""
+    out = []
+    for block in page.blocks:
+        if block.type in FURNITURE:
+            continue
+        md = block_to_markdown(block)
+        if md:
+            out.append(md)
+    return out
+
+
 def to_markdown(doc: Document) -> str:
-    parts: list[str] = []
-    for page in doc.pages:
-        for block in page.blocks:
-            if block.type in FURNITURE:
-                continue
-            md = block_to_markdown(block)
-            if md:
-                parts.append(md)
+    parts = [md for page in doc.pages for md in page_markdown(page)]
     return "\n\n".join(parts) + "\n" if parts else ""

@@ -1,33 +1,29 @@
 """The output layout of `docpipe convert`: NAME.md, NAME.json, NAME.chunks.jsonl, NAME_images/.
 
-Images are written first and the JSON last, so a NAME.json on disk means every other output of
-that document is complete (the manifest records completion separately).
+`DocumentWriter` streams a document page by page into temporary files and renames them into place
+in `finish`: memory stays bounded by the pages being written, and a killed run leaves only hidden
+temporary files. Images come first and the JSON last, so a NAME.json on disk means every other
+output of that document is complete (the manifest records completion separately).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import os
+import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
-from docpipe.model import Document
-from docpipe.writers.atomic import write_bytes_atomic, write_text_atomic
-from docpipe.writers.chunks import make_chunks
-from docpipe.writers.markdown import to_markdown
+from docpipe.model import Document, DocumentStatus, PageResult
+from docpipe.writers.atomic import write_bytes_atomic
+from docpipe.writers.chunks import Chunker
+from docpipe.writers.markdown import page_markdown
 
 
 @dataclass
 class ImageBlob:
     data: bytes
     ext: str  # "png", "jpeg", ...
-
-
-@dataclass
-class Written:
-    markdown: Path
-    json: Path
-    chunks: Path
-    images: list[Path] = field(default_factory=list)
 
 
 def output_paths(out_dir: Path, name: str) -> tuple[Path, Path, Path, Path]:
@@ -39,23 +35,75 @@ def output_paths(out_dir: Path, name: str) -> tuple[Path, Path, Path, Path]:
     )
 
 
+class DocumentWriter:
+    def __init__(self, out_dir: Path, name: str, header: Document, max_chunk_tokens: int = 512) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.md_path, self.json_path, self.chunks_path, self.img_dir = output_paths(out_dir, name)
+        self._tmp: dict[Path, Path] = {}
+        # leftovers of a run killed while writing this document
+        for final in (self.md_path, self.json_path, self.chunks_path):
+            for stale in out_dir.glob(f".{final.name}.*.tmp"):
+                stale.unlink(missing_ok=True)
+        self._md = self._open(self.md_path)
+        self._json = self._open(self.json_path)
+        self._chunks = self._open(self.chunks_path)
+        self._chunker = Chunker(header.doc_id, max_chunk_tokens)
+        self._first_md = True
+        self._first_page = True
+        # Every field but pages/status/error is known up front; those three close the object.
+        head = header.model_dump(mode="json", exclude={"pages", "status", "error"})
+        self._json.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "pages": [\n')
+
+    def _open(self, final: Path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        self._tmp[final] = Path(tmp)
+        return os.fdopen(fd, "w", encoding="utf-8")
+
+    def add(self, pages: list[PageResult], images: dict[str, ImageBlob]) -> None:
+        for page in pages:
+            for block in page.blocks:
+                blob = images.get(block.id)
+                if blob is None or block.figure is None:
+                    continue
+                img_path = self.img_dir / f"{block.id}.{blob.ext}"
+                write_bytes_atomic(img_path, blob.data)
+                block.figure.image_path = f"{self.img_dir.name}/{img_path.name}"
+            for md in page_markdown(page):
+                self._md.write(md if self._first_md else "\n\n" + md)
+                self._first_md = False
+            for chunk in self._chunker.feed(page):
+                self._chunks.write(json.dumps(chunk.model_dump(mode="json"), ensure_ascii=False) + "\n")
+            self._json.write(("" if self._first_page else ",\n") + page.model_dump_json())
+            self._first_page = False
+
+    def finish(self, status: DocumentStatus, error: str | None) -> None:
+        for chunk in self._chunker.finish():
+            self._chunks.write(json.dumps(chunk.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        if not self._first_md:
+            self._md.write("\n")
+        tail = {"status": status.value, "error": error}
+        self._json.write("\n], " + json.dumps(tail, ensure_ascii=False)[1:] + "\n")
+        for fh in (self._md, self._chunks, self._json):
+            fh.close()
+        for final in (self.md_path, self.chunks_path, self.json_path):  # the JSON last
+            os.replace(self._tmp.pop(final), final)
+
+    def abort(self) -> None:
+        for fh in (self._md, self._chunks, self._json):
+            fh.close()
+        for tmp in self._tmp.values():
+            tmp.unlink(missing_ok=True)
+        self._tmp.clear()
+
+
 def write_outputs(
     doc: Document, images: dict[str, ImageBlob], out_dir: Path, name: str, max_chunk_tokens: int = 512
-) -> Written:
-    md_path, json_path, chunks_path, img_dir = output_paths(out_dir, name)
-    written_images: list[Path] = []
-    for _, block in doc.iter_blocks():
-        blob = images.get(block.id)
-        if blob is None or block.figure is None:
-            continue
-        img_path = img_dir / f"{block.id}.{blob.ext}"
-        write_bytes_atomic(img_path, blob.data)
-        block.figure.image_path = f"{img_dir.name}/{img_path.name}"
-        written_images.append(img_path)
-    write_text_atomic(md_path, to_markdown(doc))
-    chunks = make_chunks(doc, max_tokens=max_chunk_tokens)
-    write_text_atomic(
-        chunks_path, "".join(json.dumps(c.model_dump(mode="json"), ensure_ascii=False) + "\n" for c in chunks)
-    )
-    write_text_atomic(json_path, doc.model_dump_json(indent=1))
-    return Written(md_path, json_path, chunks_path, written_images)
+) -> None:
+    """Write a whole in-memory Document (the Python API's path)."""
+    writer = DocumentWriter(out_dir, name, doc, max_chunk_tokens)
+    try:
+        writer.add(doc.pages, images)
+        writer.finish(doc.status, doc.error)
+    except BaseException:
+        writer.abort()
+        raise
