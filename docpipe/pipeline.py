@@ -112,43 +112,79 @@ def _run_engine(engines: Engines, name: str, page: PageInput) -> RawPage:
         return _failed_page(page, name, f"{type(exc).__name__}: {exc}")
 
 
+def _failed_load(doc: pymupdf.Document, index: int, exc: Exception) -> RawPage:
+    rect = doc.page_cropbox(index) if hasattr(doc, "page_cropbox") else pymupdf.Rect()
+    raw = RawPage(index=index, width=rect.width, height=rect.height, engine="none", status="failed")
+    raw.error = f"cannot load page: {type(exc).__name__}: {exc}"
+    return raw
+
+
 def _recognise(
     engines: Engines, doc: pymupdf.Document, source: str, indexes: range, progress: ProgressFn | None
 ) -> list[RawPage]:
-    raw_pages: list[RawPage] = []
+    """Route every page of the window, then run the engines: CPU engines page by page, the VLM on
+    all of its pages at once (its backend keeps `max_concurrency` requests in flight, or hands
+    vLLM whole batches, while the next pages are rendered)."""
+    results: dict[int, RawPage] = {}
+    vlm_inputs: list[PageInput] = []
+    route_s: dict[int, float] = {}
     for index in indexes:
         t0 = time.perf_counter()
         try:
             page = doc.load_page(index)
             engine_name, reason = route(page, engines.config)
         except Exception as exc:
-            rect = doc.page_cropbox(index) if hasattr(doc, "page_cropbox") else pymupdf.Rect()
-            raw = RawPage(index=index, width=rect.width, height=rect.height, engine="none", status="failed")
-            raw.error = f"cannot load page: {type(exc).__name__}: {exc}"
-            raw_pages.append(raw)
+            results[index] = _failed_load(doc, index, exc)
             if progress:
                 progress(1)
             continue
+        route_s[index] = time.perf_counter() - t0
         page_input = PageInput(source_name=source, index=index, page=page, route_reason=reason)
-        t_route = time.perf_counter() - t0
+        if engine_name == "vlm":
+            vlm_inputs.append(page_input)
+            continue
+        t1 = time.perf_counter()
         raw = _run_engine(engines, engine_name, page_input)
-        t_engine = time.perf_counter() - t0 - t_route
-        if raw.status == "failed" and engine_name == "vlm":
-            # The VLM gave up on this page (loops, timeouts): read it on the CPU instead.
-            fallback = "ocr" if not page.get_text("text").strip() else "textlayer"
-            cpu = _run_engine(engines, fallback, page_input)
-            cpu.status = "fallback" if cpu.status != "failed" else "failed"
-            cpu.error = f"vlm failed ({raw.error}); read with {fallback}"
-            cpu.vlm = raw.vlm
-            raw = cpu
-            t_engine = time.perf_counter() - t0 - t_route
-        # Engines add their own breakdown (tables, detect, recognise...); these two are uniform.
-        raw.timings["route"] = t_route
-        raw.timings["engine"] = t_engine
-        raw_pages.append(raw)
+        raw.timings["engine"] = time.perf_counter() - t1
+        results[index] = raw
         if progress:
             progress(1)
-    return raw_pages
+    if vlm_inputs:
+        for page_input, raw in zip(vlm_inputs, _run_vlm(engines, vlm_inputs), strict=True):
+            if raw.status == "failed":
+                # The VLM gave up on this page (loops, timeouts): read it on the CPU instead.
+                raw = _cpu_fallback(engines, page_input, raw)
+            results[page_input.index] = raw
+            if progress:
+                progress(1)
+    for index, raw in results.items():
+        # Engines add their own breakdown (tables, detect, recognise...); these two are uniform.
+        raw.timings["route"] = route_s.get(index, 0.0)
+    return [results[i] for i in indexes]
+
+
+def _run_vlm(engines: Engines, pages: list[PageInput]) -> list[RawPage]:
+    try:
+        raws = engines.get("vlm").process(pages)
+    except MissingExtra:
+        raise
+    except Exception as exc:
+        raws = [_failed_page(p, "vlm", f"{type(exc).__name__}: {exc}") for p in pages]
+    for raw in raws:
+        # pages run concurrently: a page's own latency is its render + requests, not a share of wall
+        raw.timings["engine"] = sum(v for k, v in raw.timings.items() if k in ("render", "vlm", "figures"))
+    return raws
+
+
+def _cpu_fallback(engines: Engines, page_input: PageInput, failed: RawPage) -> RawPage:
+    fallback = "ocr" if not page_input.page.get_text("text").strip() else "textlayer"
+    t0 = time.perf_counter()
+    cpu = _run_engine(engines, fallback, page_input)
+    cpu.timings["engine"] = failed.timings.get("engine", 0.0) + time.perf_counter() - t0
+    cpu.status = "fallback" if cpu.status != "failed" else "failed"
+    cpu.error = f"vlm failed ({failed.error}); read with {fallback}"
+    cpu.vlm = failed.vlm
+    return cpu
 
 
 _warned: set[str] = set()
@@ -179,9 +215,7 @@ def _read_figures(doc: pymupdf.Document, pages: list[PageResult], source: str, c
                     block.chemical = reading.chemical
             if note and note.split(":")[0] not in _warned:
                 _warned.add(note.split(":")[0])
-                print(
-                    f"docpipe: {source}, page {page_result.index + 1}: {note}", file=sys.stderr
-                )
+                print(f"docpipe: {source}, page {page_result.index + 1}: {note}", file=sys.stderr)
 
 
 def _figure_images(doc: pymupdf.Document, pages: list[PageResult], dpi: int) -> dict[str, ImageBlob]:

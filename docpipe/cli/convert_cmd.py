@@ -81,6 +81,11 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     vlm.add_argument("--max-compression", type=float, help="auto mode: largest text/visual token ratio (10)")
     vlm.add_argument("--max-concurrency", type=int, help="requests in flight (8)")
     p.add_argument("--max-chunk-tokens", type=int, help="chunk size bound (default 512)")
+    p.add_argument(
+        "--max-pages-in-flight",
+        type=int,
+        help="pages of one document held in memory at once (default 64); memory does not grow beyond it",
+    )
 
 
 def config_from_args(args: argparse.Namespace):
@@ -103,6 +108,8 @@ def config_from_args(args: argparse.Namespace):
     }
     if vlm:
         overrides.setdefault("vlm", {}).update(vlm)
+    if getattr(args, "max_pages_in_flight", None):
+        conv["max_pages_in_flight"] = args.max_pages_in_flight
     if getattr(args, "max_chunk_tokens", None):
         overrides.setdefault("chunks", {})["max_tokens"] = args.max_chunk_tokens
     return load_config(args.config, overrides)

@@ -119,6 +119,7 @@ class VlmEngine:
             req = prof.page_request(image, attempt.mode, s)
             req.temperature = attempt.temperature
             req.tag = f"p{page.index}"
+            req.visual_tokens = attempt.mode.visual_tokens(*raster.size)
             try:
                 resp = await self.backend.agenerate(req)
             except Exception as exc:

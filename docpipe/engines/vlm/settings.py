@@ -23,6 +23,10 @@ class VlmSettings(BaseModel):
     task: str = Field("markdown", description="profile task for the page pass: markdown, free, structured")
     max_compression: float = Field(10.0, gt=0, description="largest text-to-visual-token ratio for 'auto'")
     max_concurrency: int = Field(8, ge=1, description="requests in flight per engine")
+    max_batch_size: int = Field(64, ge=1, description="vLLM offline: requests per generate call")
+    max_batch_visual_tokens: int = Field(
+        65536, ge=64, description="vLLM offline: visual tokens per generate call (bounds image memory)"
+    )
     timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
     max_retries: int = Field(4, ge=0, description="transport retries (429, 5xx, timeouts, drops)")
     backoff: float = Field(0.5, ge=0, description="first back-off delay in seconds; doubles per retry")

@@ -47,6 +47,7 @@ class VlmRequest:
     skip_special_tokens: bool = True
     detail: str | None = None  # OpenAI image detail for this request; None uses the settings' value
     tag: str = ""  # for logs and tests: page/figure id
+    visual_tokens: int = 0  # the image's cost in visual tokens, for batch budgets
 
 
 @dataclass

@@ -137,11 +137,32 @@ class VllmBackend:
         async with self._lock:
             batch, self._pending = self._pending, []
             self._flush_scheduled = False
-            results = await asyncio.to_thread(self.generate_batch, [r for r, _ in batch])
-        for (_, fut), res in zip(batch, results, strict=True):
-            if fut.done():
-                continue
-            if isinstance(res, BaseException):
-                fut.set_exception(res)
-            else:
-                fut.set_result(res)
+            for group in split_batch(
+                batch, self.settings.max_batch_size, self.settings.max_batch_visual_tokens
+            ):
+                results = await asyncio.to_thread(self.generate_batch, [r for r, _ in group])
+                for (_, fut), res in zip(group, results, strict=True):
+                    if fut.done():
+                        continue
+                    if isinstance(res, BaseException):
+                        fut.set_exception(res)
+                    else:
+                        fut.set_result(res)
+
+
+def split_batch(batch: list, max_size: int, max_visual_tokens: int) -> list[list]:
+    """(request, future) pairs in groups bounded by count and by visual tokens; a request bigger
+    than the budget still goes, alone."""
+    groups: list[list] = []
+    cur: list = []
+    tokens = 0
+    for item in batch:
+        vt = item[0].visual_tokens
+        if cur and (len(cur) >= max_size or tokens + vt > max_visual_tokens):
+            groups.append(cur)
+            cur, tokens = [], 0
+        cur.append(item)
+        tokens += vt
+    if cur:
+        groups.append(cur)
+    return groups
