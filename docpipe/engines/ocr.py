@@ -293,6 +293,9 @@ class OcrEngine:
 
         up_w, up_h = (ph, pw) if rotation in (90, 270) else (pw, ph)
         scale = 72.0 / rec_dpi
+        # A scan skewed by a few degrees gives tilted line boxes whose axis-aligned bounds overlap
+        # their neighbours; turn the boxes back by the median skew so assembly sees level lines.
+        quads = deskew_quads(quads, rw, rh, rotation)
         keyed: list[tuple[float, float, Line]] = []
         for quad, rec in zip(quads, texts, strict=True):
             text = rec.text.strip()
@@ -336,6 +339,28 @@ def _resample_or_render(
         size = (max(1, int(round(w * f))), max(1, int(round(h * f))))
         return cv2.resize(probe, size, interpolation=cv2.INTER_AREA), probe_dpi * size[0] / w
     return render_gray(page, dpi), dpi
+
+
+MIN_SKEW_DEG = 0.3
+
+
+def deskew_quads(quads: list[np.ndarray], w: float, h: float, rotation: int) -> list[np.ndarray]:
+    """Rotate line quads (top-left, top-right, bottom-right, bottom-left) about the page centre by
+    minus their median baseline angle. Boxes then live in the deskewed page, a frame within a few
+    degrees of the scan's own."""
+    if len(quads) < 3:
+        return quads
+    angles = [float(np.arctan2(q[1, 1] - q[0, 1], q[1, 0] - q[0, 0])) for q in quads if q[1, 0] - q[0, 0] > 1]
+    if not angles:
+        return quads
+    theta = float(np.median(angles))
+    if abs(np.degrees(theta)) < MIN_SKEW_DEG or abs(np.degrees(theta)) > 15:
+        return quads
+    cx, cy = (h, w) if rotation in (90, 270) else (w, h)
+    center = np.array([cx / 2, cy / 2], dtype=np.float32)
+    c, s_ = np.cos(-theta), np.sin(-theta)
+    rot = np.array([[c, -s_], [s_, c]], dtype=np.float32)
+    return [((q - center) @ rot.T + center).astype(np.float32) for q in quads]
 
 
 def _reading_order(keyed: list[tuple[float, float, Line]]) -> list[Line]:
