@@ -20,6 +20,7 @@ from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_reg
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.engines.base import RawPage, overlap_ratio
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
+from docpipe.science.math_latex import inline_math
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
 
@@ -42,7 +43,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
         if all(ln.mono for ln in reg.lines):
             reg.text = _code_text(reg)
         else:
-            reg.text = join_lines([ln.text for ln in reg.lines], vocab)
+            reg.text = join_lines([inline_math(ln) for ln in reg.lines], vocab)
     regions = mark_formulas([r for r in regions if r.text], raw.rules)
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)

@@ -39,7 +39,7 @@ def _near(a: Region, b: Region) -> bool:
 
 def _tag_of(a: Region, b: Region) -> bool:
     """`a` is an equation number "(3)" on the same row as `b`, however far to the right."""
-    if not EQUATION_NUMBER.match(a.text.strip()):
+    if not EQUATION_NUMBER.match(" ".join(ln.text for ln in a.lines).strip()):
         return False
     overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
     return a.bbox[0] >= b.bbox[2] and overlap > 0.3 * (a.bbox[3] - a.bbox[1])
@@ -80,7 +80,9 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
         for m in members[1:]:
             bbox = union(bbox, m.bbox)
         reg = Region(
-            bbox=bbox, lines=[ln for m in members for ln in m.lines], text=" ".join(m.text for m in members)
+            bbox=bbox,
+            lines=[ln for m in members for ln in m.lines],
+            text=" ".join(ln.text.strip() for m in members for ln in m.lines),
         )
         x0, y0, x1, y1 = bbox
         # a fraction bar is usually wider than the text above and below it
