@@ -55,6 +55,9 @@ def test_formulas_become_latex_blocks_that_katex_renders(tmp_path):
         assert all(p >= 0 for p in pos), (want["name"], latex)
     md = (out / "formulas.md").read_text()
     assert md.count("$$") >= 2 * len(blocks)
+    # inline math in running text; prose without math untouched
+    assert "where $\\alpha$ is the learning rate and the weight $w_{t}$ decays slowly." in md
+    assert "All quantities are dimensionless unless a unit is stated explicitly." in md
     if unavailable_reason():
         pytest.skip(unavailable_reason())
     results = render_latex([b["latex"] for b in blocks], display=True)
