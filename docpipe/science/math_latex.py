@@ -530,6 +530,20 @@ def _run_flags(words: list[_Word]) -> list[bool]:
     return flags
 
 
+def _may_hold_math(line: Line) -> bool:
+    """Cheap pre-check: every kind of math evidence needs a math font, a smaller (script) span, an
+    italic span or a strong math character. Most prose lines have none and skip the full analysis."""
+    sizes = [s.size for s in line.spans if s.text.strip()]
+    if not sizes:
+        return False
+    top = max(sizes)
+    for span in line.spans:
+        if span.italic or span.superscript or span.size < 0.9 * top or is_math_font(span.font):
+            return True
+    text = line.text
+    return not text.isascii() and any(is_strong_math_char(ch) for ch in text)
+
+
 def inline_math(line: Line) -> str:
     """The line's text with its math runs written as `$LaTeX$`; a line without math comes back as is.
 
@@ -539,6 +553,8 @@ def inline_math(line: Line) -> str:
     Runs that would need several `\\text{}` characters (glyph soup, scripts in non-Latin prose) stay
     plain text.
     """
+    if not _may_hold_math(line):
+        return line.text
     items = _words(line)
     words = [it for it in items if isinstance(it, _Word)]
     in_run = dict(zip(map(id, words), _run_flags(words), strict=True))
