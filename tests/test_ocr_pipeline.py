@@ -70,3 +70,28 @@ def test_rotated_scan_is_turned_and_recorded(converted):
     assert page["rotation"] in (90, 270)
     text = " ".join(b["text"] for b in page["blocks"])
     assert _cer(text, truth["single"]) <= 0.05
+
+
+def test_ruled_table_on_a_scan_becomes_a_cell_grid(pdfs, tmp_path):
+    import pymupdf
+
+    import docpipe
+
+    src = pymupdf.open(pdfs["table_spans"])
+    pix = src[0].get_pixmap(dpi=200, colorspace=pymupdf.csGRAY)
+    scan = pymupdf.open()
+    page = scan.new_page(width=src[0].rect.width, height=src[0].rect.height)
+    page.insert_image(page.rect, stream=pix.tobytes("png"))
+    path = tmp_path / "scanned_table.pdf"
+    scan.save(path)
+    doc = docpipe.convert(path)
+    assert doc.pages[0].engine == "ocr"
+    tables = [b.table for b in doc.pages[0].blocks if b.table is not None]
+    assert len(tables) == 1
+    cells = {(c.row, c.col): c for c in tables[0].cells}
+    assert (cells[0, 0].text, cells[0, 0].row_span) == ("Region", 2)
+    assert (cells[0, 1].text, cells[0, 1].col_span) == ("Sales", 2)
+    assert [cells[3, c].text for c in range(3)] == ["South", "98", "110"]
+    assert tables[0].header_rows == 2
+    texts = [b.text for b in doc.pages[0].blocks if b.type.value == "paragraph"]
+    assert texts == ["The table below lists sales figures for two years.", "Sales grew in both regions."]

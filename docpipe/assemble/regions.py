@@ -95,7 +95,7 @@ def _continues(prev: Line, cur: Line, region: Region) -> bool:
     if prev.block_hint != cur.block_hint:
         return False
     # OCR sizes are estimated from box heights, which vary with ascenders and descenders
-    tolerance = 0.3 * size if cur.confidence is not None else max(0.9, 0.12 * size)
+    tolerance = 0.22 * size if cur.confidence is not None else max(0.9, 0.12 * size)
     if abs(prev.size - cur.size) > tolerance:
         return False
     if prev.mono != cur.mono or (prev.bold != cur.bold and (prev.bold or len(region.lines) == 1)):

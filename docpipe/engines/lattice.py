@@ -234,6 +234,10 @@ def _header_rows(cells: list[TableCell], bold: dict[tuple[int, int], list[bool]]
         flags = bold.get((cell.row, cell.col))
         if flags:
             rows_bold[cell.row] = rows_bold.get(cell.row, True) and all(flags)
+    if not any(any(flags) for flags in bold.values()):
+        # No font information (OCR): merged cells in the first row are column-group headers.
+        spans = [c.row + c.row_span for c in cells if c.row == 0 and (c.row_span > 1 or c.col_span > 1)]
+        return min(max(spans, default=0), n_rows - 1)
     n = 0
     while n < n_rows - 1 and rows_bold.get(n, False):
         n += 1

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import pymupdf
 
-from docpipe.engines.base import Line, PageInput, RawPage, Span
+from docpipe.engines.base import Line, PageInput, RawPage, RawTable, Span
 from docpipe.engines.orientation import (
     Quad,
     detect_rotation,
@@ -38,6 +38,7 @@ from docpipe.engines.orientation import (
     rotate_quads,
 )
 from docpipe.engines.raster import DEFAULT_MAX_PIXELS, PROBE_DPI, plan_raster, render_gray
+from docpipe.engines.scan_rules import scan_tables
 
 INSTALL_HINT = "the OCR engine needs rapidocr and onnxruntime: pip install 'docpipe[ocr]'"
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -283,7 +284,7 @@ class OcrEngine:
         rec_img = rotate_image(rec_img, rotation)
         quads = rotate_quads(quads, rw, rh, rotation) if rotation else quads
         crops = [crop_line(rec_img, q) for q in quads]
-        del rec_img
+        skew = skew_angle(quads)
         timings["render"] += time.perf_counter() - t
 
         t = time.perf_counter()
@@ -295,7 +296,7 @@ class OcrEngine:
         scale = 72.0 / rec_dpi
         # A scan skewed by a few degrees gives tilted line boxes whose axis-aligned bounds overlap
         # their neighbours; turn the boxes back by the median skew so assembly sees level lines.
-        quads = deskew_quads(quads, rw, rh, rotation)
+        quads = deskew_quads(quads, rw, rh, rotation, skew)
         keyed: list[tuple[float, float, Line]] = []
         for quad, rec in zip(quads, texts, strict=True):
             text = rec.text.strip()
@@ -312,6 +313,10 @@ class OcrEngine:
             anchor_y = float((quad[0, 1] + quad[3, 1]) / 2 * scale)
             keyed.append((anchor_y, height, line))
         lines = _reading_order(keyed)
+        t = time.perf_counter()
+        tables = [RawTable(bbox=b, data=d) for b, d in scan_tables(rec_img, rec_dpi, skew, lines)]
+        del rec_img
+        timings["tables"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - t0
         return RawPage(
             index=index,
@@ -319,6 +324,7 @@ class OcrEngine:
             height=up_h,
             engine=self.name,
             lines=lines,
+            tables=tables,
             rotation=rotation,
             route_reason=route_reason,
             timings={k: round(v, 4) for k, v in timings.items()},
@@ -344,17 +350,24 @@ def _resample_or_render(
 MIN_SKEW_DEG = 0.3
 
 
-def deskew_quads(quads: list[np.ndarray], w: float, h: float, rotation: int) -> list[np.ndarray]:
-    """Rotate line quads (top-left, top-right, bottom-right, bottom-left) about the page centre by
-    minus their median baseline angle. Boxes then live in the deskewed page, a frame within a few
-    degrees of the scan's own."""
+def skew_angle(quads: list[np.ndarray]) -> float:
+    """Median baseline angle of the line quads (top-left, top-right, bottom-right, bottom-left), in
+    radians; 0 when it is too small to matter or too large to be skew."""
     if len(quads) < 3:
-        return quads
+        return 0.0
     angles = [float(np.arctan2(q[1, 1] - q[0, 1], q[1, 0] - q[0, 0])) for q in quads if q[1, 0] - q[0, 0] > 1]
     if not angles:
-        return quads
+        return 0.0
     theta = float(np.median(angles))
-    if abs(np.degrees(theta)) < MIN_SKEW_DEG or abs(np.degrees(theta)) > 15:
+    return theta if MIN_SKEW_DEG <= abs(np.degrees(theta)) <= 15 else 0.0
+
+
+def deskew_quads(
+    quads: list[np.ndarray], w: float, h: float, rotation: int, theta: float
+) -> list[np.ndarray]:
+    """Rotate line quads about the page centre by minus the skew angle. Boxes then live in the
+    deskewed page, a frame within a few degrees of the scan's own."""
+    if not theta:
         return quads
     cx, cy = (h, w) if rotation in (90, 270) else (w, h)
     center = np.array([cx / 2, cy / 2], dtype=np.float32)
