@@ -166,3 +166,21 @@ def test_schema_command_prints_the_document_schema():
     schema = json.loads(proc.stdout)
     assert schema["title"] == "Document" and "pages" in schema["properties"]
     jsonschema.Draft202012Validator.check_schema(schema)
+
+
+def test_rerun_reports_earlier_failures_and_retry_failed_retries(pdfs, tmp_path, capsys):
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(pdfs["two_column"], d)
+    shutil.copy(pdfs["encrypted"], d)
+    out = tmp_path / "out"
+    assert _convert([str(d), "-o", str(out)]) == 1
+    capsys.readouterr()
+    assert _convert([str(d), "-o", str(out)]) == 1  # still failed: the exit status says so
+    err = capsys.readouterr().err
+    assert "1 skipped" in err and "1 failed in an earlier run (--retry-failed retries them)" in err
+    assert "encrypted.pdf: the PDF is encrypted" in err
+    # the password is not part of the recorded config: the good file stays done, the failed one is retried
+    assert _convert([str(d), "-o", str(out), "--retry-failed", "--password", "s3cret"]) == 0
+    assert "1 converted (0 partial), 1 skipped" in capsys.readouterr().err
+    assert (out / "encrypted.md").exists()

@@ -25,7 +25,7 @@ from docpipe.sources.discover import iter_inputs
 class DocOutcome:
     path: str
     name: str
-    status: str  # ok | partial | failed | skipped
+    status: str  # ok | partial | failed | skipped (done before) | failed-before (skipped, failed before)
     pages: int = 0
     error: str | None = None
     seconds: float = 0.0
@@ -45,15 +45,16 @@ class BatchSummary:
 
     @property
     def pages(self) -> int:
-        return sum(o.pages for o in self.outcomes if o.status != "skipped")
+        return sum(o.pages for o in self.outcomes if o.status not in ("skipped", "failed-before"))
 
     @property
     def failures(self) -> list[DocOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "partial")]
+        return [o for o in self.outcomes if o.status in ("failed", "partial", "failed-before")]
 
     @property
     def ok(self) -> bool:
-        return not any(o.status == "failed" for o in self.outcomes)
+        """No document is left failed, whether it failed now or in an earlier run."""
+        return not any(o.status in ("failed", "failed-before") for o in self.outcomes)
 
 
 def file_hash(path: Path) -> str:
@@ -126,9 +127,13 @@ def _plan(
             and not force
             and entry.content_hash == digest
             and entry.config_hash == config_hash
-        ) and (entry.status in ("ok", "partial") or (entry.status == "failed" and not retry_failed)):
-            yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
-            continue
+        ):
+            if entry.status in ("ok", "partial"):
+                yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
+                continue
+            if entry.status == "failed" and not retry_failed:
+                yield DocOutcome(str(path), name, "failed-before", error=entry.error)
+                continue
         manifest.start(str(path), name, digest, config_hash)
         yield path, name, digest
 
@@ -154,7 +159,7 @@ def run_batch(
 
     def record(outcome: DocOutcome) -> None:
         summary.outcomes.append(outcome)
-        if outcome.status != "skipped":
+        if outcome.status not in ("skipped", "failed-before"):
             manifest.finish(
                 outcome.path,
                 outcome.status,
