@@ -120,3 +120,28 @@ def test_bench_reports_stages_latency_memory_and_ratio(corpus, capsys):
     assert 30 < report["peak_rss_mib"] < 4096
     assert {"open", "route", "textlayer", "assemble", "write"} <= set(report["stages_s"])
     assert -0.5 < report["scheduler_overhead_share"] < 1.0
+
+
+def _crashing_convert_one(path, out_dir, name, config):
+    """convert_one, except that one document kills its worker outright (module level: it is pickled)."""
+    import docpipe.scheduler.batch as batch
+
+    if name == "bench_002":
+        os._exit(70)  # the worker dies without a word
+    return batch.real_convert_one(path, out_dir, name, config)
+
+
+def test_a_worker_that_dies_fails_only_its_document(corpus, tmp_path, monkeypatch, capsys):
+    """A document that kills its worker process (as a crash in native code would) is reported; the
+    documents that were in flight with it are converted again and succeed."""
+    import docpipe.scheduler.batch as batch
+
+    monkeypatch.setattr(batch, "real_convert_one", batch.convert_one, raising=False)
+    # worker processes are forked, so they see the patched function
+    monkeypatch.setattr(batch, "convert_one", _crashing_convert_one)
+    out = tmp_path / "out"
+    assert main(["convert", "-q", "--workers", "2", str(corpus), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "23 converted" in err and "1 failed" in err
+    assert "bench_002.pdf: a worker process died while converting it" in err
+    assert not (out / "bench_002.json").exists() and (out / "bench_003.json").exists()

@@ -12,6 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -184,25 +185,66 @@ def run_batch(
                     else convert_one(str(item[0]), str(out_dir), item[1], config)
                 )
         else:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                pending: set[Future] = set()
-                for item in plan:
-                    if isinstance(item, DocOutcome):
-                        record(item)
-                        continue
-                    pending.add(pool.submit(convert_one, str(item[0]), str(out_dir), item[1], config))
-                    if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            record(fut.result())
-                for fut in pending:
-                    record(fut.result())
+            _run_pool(plan, workers, out_dir, config, record)
     finally:
         if bar is not None:
             bar.close()
         manifest.close()
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+DIED = "a worker process died while converting it (a crash in native code, or out of memory)"
+
+
+def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None:
+    """Documents over a process pool, at most 2 x workers in flight. A worker that dies (a crash in
+    native code, the OOM killer) breaks the pool without saying which document killed it: the pool
+    is rebuilt and each document that was in flight is converted again on its own, so only the
+    culprit fails and the batch goes on."""
+    pool = ProcessPoolExecutor(max_workers=workers)
+    pending: dict[Future, tuple[str, str]] = {}
+
+    def isolate(suspects: list[tuple[str, str]]) -> None:
+        nonlocal pool
+        for path, name in suspects:
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = ProcessPoolExecutor(max_workers=1)
+            try:
+                record(pool.submit(convert_one, path, str(out_dir), name, config).result())
+            except BrokenProcessPool:
+                record(DocOutcome(path, name, "failed", error=f"{path}: {DIED}"))
+        pool.shutdown(wait=False, cancel_futures=True)
+        pool = ProcessPoolExecutor(max_workers=workers)
+
+    def collect(done) -> None:
+        suspects: list[tuple[str, str]] = []
+        for fut in done:
+            job = pending.pop(fut)
+            try:
+                record(fut.result())
+            except BrokenProcessPool:
+                suspects.append(job)
+        if suspects:  # the whole pool is gone: everything still in flight is suspect too
+            suspects += list(pending.values())
+            pending.clear()
+            isolate(suspects)
+
+    try:
+        for item in plan:
+            if isinstance(item, DocOutcome):
+                record(item)
+                continue
+            path, name, _ = item
+            pending[pool.submit(convert_one, str(path), str(out_dir), name, config)] = (str(path), name)
+            if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
+                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                collect(done)
+        while pending:
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            collect(done)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def default_workers() -> int:
