@@ -91,25 +91,13 @@ def route(page: pymupdf.Page, config: Config) -> tuple[str, str]:
     return decision.engine, decision.reason
 
 
-def _failed_page(page: PageInput, engine: str, error: str) -> RawPage:
-    return RawPage(
-        index=page.index,
-        width=page.width,
-        height=page.height,
-        engine=engine,
-        route_reason=page.route_reason,
-        status="failed",
-        error=error,
-    )
-
-
 def _run_engine(engines: Engines, name: str, page: PageInput) -> RawPage:
     try:
         return engines.get(name).process([page])[0]
     except MissingExtra:
         raise
     except Exception as exc:  # one bad page must not sink the document
-        return _failed_page(page, name, f"{type(exc).__name__}: {exc}")
+        return RawPage.for_input(page, name, status="failed", error=f"{type(exc).__name__}: {exc}")
 
 
 def _failed_load(doc: pymupdf.Document, index: int, exc: Exception) -> RawPage:
@@ -169,7 +157,9 @@ def _run_vlm(engines: Engines, pages: list[PageInput]) -> list[RawPage]:
     except MissingExtra:
         raise
     except Exception as exc:
-        raws = [_failed_page(p, "vlm", f"{type(exc).__name__}: {exc}") for p in pages]
+        raws = [
+            RawPage.for_input(p, "vlm", status="failed", error=f"{type(exc).__name__}: {exc}") for p in pages
+        ]
     for raw in raws:
         # pages run concurrently: a page's own latency is its render + requests, not a share of wall
         raw.timings["engine"] = sum(v for k, v in raw.timings.items() if k in ("render", "vlm", "figures"))

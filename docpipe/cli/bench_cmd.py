@@ -7,7 +7,7 @@ import json
 import sys
 
 from docpipe.bench.run import BASELINES, format_report, run_bench
-from docpipe.cli.convert_cmd import add_config_arguments, config_from_args
+from docpipe.cli.convert_cmd import add_config_arguments, config_or_usage_error
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,10 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from docpipe.scheduler.batch import default_workers
 
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        print(f"docpipe: {exc}", file=sys.stderr)
+    config = config_or_usage_error(args)
+    if config is None:
         return 2
     baseline = None if args.baseline == "none" else args.baseline
     try:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from docpipe.config import load_config, parse_set
+from docpipe.config import Config, load_config, parse_set
 
 EPILOG = """\
 outputs, for each input NAME:
@@ -88,7 +88,7 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     )
 
 
-def config_from_args(args: argparse.Namespace):
+def config_from_args(args: argparse.Namespace) -> Config:
     overrides = parse_set(args.overrides)
     conv = overrides.setdefault("convert", {})
     if args.engine:
@@ -115,13 +115,20 @@ def config_from_args(args: argparse.Namespace):
     return load_config(args.config, overrides)
 
 
+def config_or_usage_error(args: argparse.Namespace) -> Config | None:
+    """The configuration the arguments ask for, or None after printing why it is invalid."""
+    try:
+        return config_from_args(args)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"docpipe: {exc}", file=sys.stderr)
+        return None
+
+
 def run(args: argparse.Namespace) -> int:
     from docpipe.scheduler.batch import default_workers, run_batch
 
-    try:
-        config = config_from_args(args)
-    except ValueError as exc:
-        print(f"docpipe: {exc}", file=sys.stderr)
+    config = config_or_usage_error(args)
+    if config is None:
         return 2
     workers = args.workers or default_workers()
     try:

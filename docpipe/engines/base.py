@@ -114,6 +114,18 @@ class RawPage:
     status: str = "ok"  # ok / fallback / failed
     error: str | None = None
 
+    @classmethod
+    def for_input(cls, page: PageInput, engine: str, **fields) -> RawPage:
+        """An empty result for `page` (its index, size and routing reason), to be filled in."""
+        return cls(
+            index=page.index,
+            width=page.width,
+            height=page.height,
+            engine=engine,
+            route_reason=page.route_reason,
+            **fields,
+        )
+
 
 @dataclass
 class PageInput:

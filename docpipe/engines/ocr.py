@@ -223,17 +223,8 @@ class OcrEngine:
             try:
                 results.append(self.process_page(page_input.page, page_input.index, page_input.route_reason))
             except Exception as exc:  # one bad page must not sink the batch
-                results.append(
-                    RawPage(
-                        index=page_input.index,
-                        width=page_input.width,
-                        height=page_input.height,
-                        engine=self.name,
-                        route_reason=page_input.route_reason,
-                        status="failed",
-                        error=f"{type(exc).__name__}: {exc}",
-                    )
-                )
+                error = f"{type(exc).__name__}: {exc}"
+                results.append(RawPage.for_input(page_input, self.name, status="failed", error=error))
         return results
 
     def process_page(self, page: pymupdf.Page, index: int = 0, route_reason: str = "") -> RawPage:

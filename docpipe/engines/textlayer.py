@@ -86,13 +86,7 @@ class TextLayerEngine:
 
     def process_page(self, page_input: PageInput) -> RawPage:
         page = page_input.page
-        raw = RawPage(
-            index=page_input.index,
-            width=page_input.width,
-            height=page_input.height,
-            engine=self.name,
-            route_reason=page_input.route_reason,
-        )
+        raw = RawPage.for_input(page_input, self.name)
         try:
             t0 = time.perf_counter()
             raw.lines = extract_lines(page)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import lxml.html
 from lxml import etree
 
+from docpipe.writers.tables import html_table
+
 _HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.IGNORECASE | re.DOTALL)
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _SEPARATOR_CELL = re.compile(r"^\s*:?-{1,}:?\s*$")
@@ -59,20 +61,7 @@ class Table:
         return out
 
     def to_html(self) -> str:
-        parts = ["<table>"]
-        for row in self.rows():
-            parts.append("<tr>")
-            for c in row:
-                tag = "th" if c.header else "td"
-                attrs = ""
-                if c.rowspan > 1:
-                    attrs += f' rowspan="{c.rowspan}"'
-                if c.colspan > 1:
-                    attrs += f' colspan="{c.colspan}"'
-                parts.append(f"<{tag}{attrs}>{html.escape(c.text)}</{tag}>")
-            parts.append("</tr>")
-        parts.append("</table>")
-        return "".join(parts)
+        return html_table([[(c.text, c.header, c.rowspan, c.colspan) for c in row] for row in self.rows()])
 
 
 def clean_cell_text(text: str) -> str:

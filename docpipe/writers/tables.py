@@ -7,24 +7,27 @@ from html import escape
 from docpipe.model import TableData
 
 
-def to_html(table: TableData) -> str:
-    rows: dict[int, list] = {}
-    for cell in sorted(table.cells, key=lambda c: (c.row, c.col)):
-        rows.setdefault(cell.row, []).append(cell)
+def html_table(rows: list[list[tuple[str, bool, int, int]]]) -> str:
+    """`rows` of (text, is_header, rowspan, colspan) cells, each row listing the cells that start in it."""
     out = ["<table>"]
-    for r in range(table.n_rows):
+    for row in rows:
         out.append("<tr>")
-        for cell in rows.get(r, []):
-            tag = "th" if cell.is_header else "td"
-            attrs = ""
-            if cell.row_span > 1:
-                attrs += f' rowspan="{cell.row_span}"'
-            if cell.col_span > 1:
-                attrs += f' colspan="{cell.col_span}"'
-            out.append(f"<{tag}{attrs}>{escape(cell.text)}</{tag}>")
+        for text, header, rowspan, colspan in row:
+            tag = "th" if header else "td"
+            attrs = f' rowspan="{rowspan}"' if rowspan > 1 else ""
+            attrs += f' colspan="{colspan}"' if colspan > 1 else ""
+            out.append(f"<{tag}{attrs}>{escape(text)}</{tag}>")
         out.append("</tr>")
     out.append("</table>")
     return "".join(out)
+
+
+def to_html(table: TableData) -> str:
+    rows: list[list[tuple[str, bool, int, int]]] = [[] for _ in range(table.n_rows)]
+    for cell in sorted(table.cells, key=lambda c: (c.row, c.col)):
+        if cell.row < table.n_rows:
+            rows[cell.row].append((cell.text, cell.is_header, cell.row_span, cell.col_span))
+    return html_table(rows)
 
 
 def to_grid(table: TableData) -> list[list[str]]:

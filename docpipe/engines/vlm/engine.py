@@ -94,13 +94,7 @@ class VlmEngine:
 
     async def aprocess_page(self, page: PageInput) -> RawPage:
         s, prof = self.settings, self.profile
-        raw = RawPage(
-            index=page.index,
-            width=page.width,
-            height=page.height,
-            engine=self.name,
-            route_reason=page.route_reason,
-        )
+        raw = RawPage.for_input(page, self.name)
         t0 = time.perf_counter()
         try:
             raster = render_page(page, s.dpi)
