@@ -13,6 +13,7 @@ from docpipe.assemble.regions import Region, union
 from docpipe.engines.base import Rect
 from docpipe.model import BlockType
 from docpipe.science.math_latex import is_math_line, lines_to_latex, math_share
+from docpipe.util.disjoint_set import DisjointSet
 
 MATH_SHARE = 0.4  # the same bar is_math_line sets for one line
 
@@ -54,25 +55,15 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
     pieces = math + [
         r for r in regions if r not in math and r.kind == "text" and r.type is None and len(r.text) <= SHORT
     ]
-    parent = list(range(len(pieces)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSet(len(pieces))
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces)):
             a, b = pieces[i], pieces[j]
             if _near(a, b) or _tag_of(a, b) or _tag_of(b, a):
-                parent[find(i)] = find(j)
-    clusters: dict[int, list[Region]] = {}
-    for i, reg in enumerate(pieces):
-        clusters.setdefault(find(i), []).append(reg)
+                sets.union(i, j)
     used: set[int] = set()
     formulas: list[Region] = []
-    for members in clusters.values():
+    for members in sets.groups(pieces):
         if not any(m in math for m in members):
             continue  # short fragments with no math among them stay text
         members.sort(key=lambda r: (r.bbox[1], r.bbox[0]))

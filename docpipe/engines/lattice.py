@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from docpipe.engines.base import Line, Rect, Span
 from docpipe.model import TableCell, TableData
+from docpipe.util.disjoint_set import DisjointSet
 
 RULE_MAX = 2.0  # points: thicker filled rectangles are shading, not rules
 SNAP = 1.5  # points: rule positions closer than this are the same grid line
@@ -76,14 +77,7 @@ def _join_collinear(segs: list[_Seg]) -> list[_Seg]:
 
 
 def _components(segs: list[_Seg]) -> list[list[_Seg]]:
-    parent = list(range(len(segs)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSet(len(segs))
     hs = [i for i, s in enumerate(segs) if s.horizontal]
     vs = [i for i, s in enumerate(segs) if not s.horizontal]
     for i in hs:  # rules connect where a horizontal one crosses or touches a vertical one
@@ -91,11 +85,8 @@ def _components(segs: list[_Seg]) -> list[list[_Seg]]:
         for j in vs:
             v = segs[j]
             if h.lo - TOUCH <= v.pos <= h.hi + TOUCH and v.lo - TOUCH <= h.pos <= v.hi + TOUCH:
-                parent[find(i)] = find(j)
-    groups: dict[int, list[_Seg]] = {}
-    for i, s in enumerate(segs):
-        groups.setdefault(find(i), []).append(s)
-    return list(groups.values())
+                sets.union(i, j)
+    return sets.groups(segs)
 
 
 def _snap(values: list[float]) -> list[float]:
@@ -159,27 +150,17 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
     if not all(_covered(hs, ys[0], x) and _covered(hs, ys[-1], x) for x in mid_x):
         return None
     # merge slots not separated by a rule
-    parent = list(range(n_rows * n_cols))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
+    sets = DisjointSet(n_rows * n_cols)
     for r in range(n_rows):
         for c in range(n_cols):
             if c + 1 < n_cols and not _covered(vs, xs[c + 1], mid_y[r]):
-                parent[find(r * n_cols + c)] = find(r * n_cols + c + 1)
+                sets.union(r * n_cols + c, r * n_cols + c + 1)
             if r + 1 < n_rows and not _covered(hs, ys[r + 1], mid_x[c]):
-                parent[find(r * n_cols + c)] = find((r + 1) * n_cols + c)
-    groups: dict[int, list[tuple[int, int]]] = {}
-    for r in range(n_rows):
-        for c in range(n_cols):
-            groups.setdefault(find(r * n_cols + c), []).append((r, c))
+                sets.union(r * n_cols + c, (r + 1) * n_cols + c)
+    slots_rc = [(r, c) for r in range(n_rows) for c in range(n_cols)]
     slot_cell: dict[tuple[int, int], tuple[int, int]] = {}
     extents: dict[tuple[int, int], tuple[int, int]] = {}
-    for slots in groups.values():
+    for slots in sets.groups(slots_rc):
         r0, r1 = min(s[0] for s in slots), max(s[0] for s in slots)
         c0, c1 = min(s[1] for s in slots), max(s[1] for s in slots)
         if len(slots) != (r1 - r0 + 1) * (c1 - c0 + 1):
