@@ -156,7 +156,10 @@ def run_batch(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(unit="doc", dynamic_ncols=True, desc="converting", disable=None)
+        # Counting the inputs walks the folders once more (paths only, nothing is opened) and gives
+        # the bar a total, hence an ETA.
+        total = sum(1 for _ in iter_inputs(inputs))
+        bar = tqdm(total=total, unit="doc", dynamic_ncols=True, desc="converting", disable=None)
 
     def record(outcome: DocOutcome) -> None:
         summary.outcomes.append(outcome)
