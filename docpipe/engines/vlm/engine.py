@@ -10,6 +10,7 @@ import asyncio
 import re
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from docpipe.engines.base import PageInput, RawPage
@@ -50,6 +51,7 @@ class VlmEngine:
         self.profile = profile or profile_for(self.settings.model, self.settings.profile)
         self._backend = backend
         self.image_sink = image_sink
+        self._mupdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docpipe-render")
         #: figure crops by block id, kept here when no image_sink is given
         self.crops: dict[str, bytes] = {}
         if self.settings.mode != "auto":
@@ -92,16 +94,24 @@ class VlmEngine:
         plan = [_Attempt(mode, s.temperature), _Attempt(alt, s.retry_temperature)]
         return plan, vt, ratio, text_tokens
 
+    def _render_and_plan(self, page: PageInput):
+        raster = render_page(page, self.settings.dpi)
+        return raster, self._plan(page, raster)
+
     async def aprocess_page(self, page: PageInput) -> RawPage:
         s, prof = self.settings, self.profile
         raw = RawPage.for_input(page, self.name)
         t0 = time.perf_counter()
         try:
-            raster = render_page(page, s.dpi)
+            # Rendering runs on the engine's one MuPDF thread (MuPDF must not be entered from two
+            # threads at once), so the event loop stays free: requests already rendered go out,
+            # and the model works while the next pages render.
+            raster, (plan, vt, ratio, text_tokens) = await asyncio.get_running_loop().run_in_executor(
+                self._mupdf_thread, self._render_and_plan, page
+            )
         except Exception as exc:  # a page PyMuPDF cannot render: the pipeline falls back
             raw.status, raw.error = "failed", f"render failed: {exc}"
             return raw
-        plan, vt, ratio, text_tokens = self._plan(page, raster)
         raw.timings["render"] = time.perf_counter() - t0
         errors: list[str] = []
         resp: VlmResponse | None = None
