@@ -42,6 +42,8 @@ HYPHEN_JOINED = (
     "described."
 )
 
+FOOTNOTE = "1 The committee met twice in the spring."
+
 TABLE_ROWS = [
     # header row 0: "Region" spans two rows, "Sales" spans two columns
     ["Region", "Sales", None],
@@ -108,6 +110,7 @@ def hyphenated(path: Path) -> None:
     for code in ("def area(r):", "    return 3.14159 * r * r"):
         _text(page, MARGIN, y, code, font="cour")
         y += 12
+    _text(page, MARGIN, 750, FOOTNOTE, size=7)
     doc.save(path)
 
 

@@ -31,6 +31,8 @@ def test_hyphenation_lists_and_code(pdfs, fixtures_mod):
     assert items == ["First item of the list", "Second item of the list"]
     code = _blocks(doc, BlockType.code)
     assert len(code) == 1 and code[0].text == "def area(r):\n    return 3.14159 * r * r"
+    footnotes = _blocks(doc, BlockType.footnote)
+    assert [b.text for b in footnotes] == [fixtures_mod.FOOTNOTE]
     md = docpipe.to_markdown(doc)
     assert "- First item of the list\n\n- Second item of the list" in md
     assert "```\ndef area(r):\n    return 3.14159 * r * r\n```" in md
