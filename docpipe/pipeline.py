@@ -101,7 +101,10 @@ def _run_engine(engines: Engines, name: str, page: PageInput) -> RawPage:
 
 
 def _failed_load(doc: pymupdf.Document, index: int, exc: Exception) -> RawPage:
-    rect = doc.page_cropbox(index) if hasattr(doc, "page_cropbox") else pymupdf.Rect()
+    try:
+        rect = doc.page_cropbox(index)
+    except Exception:  # the page tree itself is broken here: the size is unknown
+        rect = pymupdf.Rect()
     raw = RawPage(index=index, width=rect.width, height=rect.height, engine="none", status="failed")
     raw.error = f"cannot load page: {type(exc).__name__}: {exc}"
     return raw

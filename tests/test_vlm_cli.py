@@ -75,3 +75,27 @@ def test_vlm_pages_and_cpu_fallback(tmp_path):
     assert "<table>" in md or "|" in md  # the recorded page carries a table
     assert data["engine"]["config"]["vlm"]["base_url"] == srv.base_url
     assert "api_key" not in data["engine"]["config"]["vlm"]
+
+
+def test_python_api_works_inside_a_running_event_loop(tmp_path):
+    """docpipe.convert(..., engine="vlm") from a notebook, where an event loop is already running."""
+    import asyncio
+
+    import docpipe
+
+    doc = pymupdf.open()
+    doc.new_page(width=300, height=400).insert_text((40, 60), "A notebook page.", fontsize=11)
+    pdf = tmp_path / "nb.pdf"
+    doc.save(pdf)
+
+    def script(body, n):
+        return ("reply", PAGE, "stop")
+
+    with FakeChatServer(script) as srv:
+        overrides = {"vlm": {"backend": "openai", "base_url": srv.base_url, "dpi": 72, "figure_pass": False}}
+
+        async def in_notebook():
+            return docpipe.convert(pdf, engine="vlm", overrides=overrides)
+
+        result = asyncio.run(in_notebook())
+    assert result.pages[0].engine == "vlm" and result.pages[0].status.value == "ok"

@@ -65,7 +65,13 @@ class VlmEngine:
 
     # -- Engine protocol ------------------------------------------------------------------------
     def process(self, pages: Sequence[PageInput]) -> list[RawPage]:
-        return asyncio.run(self.aprocess(pages))
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self.aprocess(pages))
+        # Called from code that already runs an event loop (a notebook): run ours beside it.
+        with ThreadPoolExecutor(max_workers=1) as runner:
+            return runner.submit(asyncio.run, self.aprocess(pages)).result()
 
     async def aprocess(self, pages: Sequence[PageInput]) -> list[RawPage]:
         try:
