@@ -184,3 +184,13 @@ def test_rerun_reports_earlier_failures_and_retry_failed_retries(pdfs, tmp_path,
     assert _convert([str(d), "-o", str(out), "--retry-failed", "--password", "s3cret"]) == 0
     assert "1 converted (0 partial), 1 skipped" in capsys.readouterr().err
     assert (out / "encrypted.md").exists()
+
+
+def test_the_manifest_knows_a_document_however_it_is_named(good_dir, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "out"
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    monkeypatch.chdir(good_dir.parent)
+    capsys.readouterr()
+    assert _convert([good_dir.name, "-o", str(out)]) == 0  # relative this time
+    assert "6 skipped" in capsys.readouterr().err
+    assert not list(out.glob("*-????????.md"))  # no second, renamed copy

@@ -98,13 +98,19 @@ def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcom
     )
 
 
+def manifest_key(path: str | Path) -> str:
+    """Documents are known to the manifest by absolute path, however the command line named them."""
+    return str(Path(path).resolve())
+
+
 def _output_name(manifest: Manifest, path: Path, taken: set[str]) -> str:
-    existing = manifest.get(str(path))
+    key = manifest_key(path)
+    existing = manifest.get(key)
     if existing is not None:
         return existing.name
     name = path.stem if path.suffix.lower() == ".pdf" else path.name.replace(".", "_")
-    if name in taken or manifest.name_taken(name, str(path)):
-        name = f"{name}-{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]}"
+    if name in taken or manifest.name_taken(name, key):
+        name = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
     return name
 
 
@@ -122,7 +128,8 @@ def _plan(
         except OSError as exc:
             yield DocOutcome(str(path), name, "failed", error=f"{path}: cannot read: {exc.strerror or exc}")
             continue
-        entry = manifest.get(str(path))
+        key = manifest_key(path)
+        entry = manifest.get(key)
         if (
             entry is not None
             and not force
@@ -135,7 +142,7 @@ def _plan(
             if entry.status == "failed" and not retry_failed:
                 yield DocOutcome(str(path), name, "failed-before", error=entry.error)
                 continue
-        manifest.start(str(path), name, digest, config_hash)
+        manifest.start(key, name, digest, config_hash)
         yield path, name, digest
 
 
@@ -165,7 +172,7 @@ def run_batch(
         summary.outcomes.append(outcome)
         if outcome.status not in ("skipped", "failed-before"):
             manifest.finish(
-                outcome.path,
+                manifest_key(outcome.path),
                 outcome.status,
                 outcome.pages,
                 ",".join(sorted(outcome.engines)) or None,
