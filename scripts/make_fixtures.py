@@ -52,6 +52,19 @@ TABLE_ROWS = [
     ["South", "98", "110"],
 ]
 
+BORDERLESS_ROWS = [
+    ["Station", "Oxygen", "Nitrate", "Status"],
+    ["North Bridge", "8.1", "2.4", "good"],
+    ["Mill Weir", "7.6", "3.1", "fair"],
+    ["Old Ferry", "8.4", "1.9", "good"],
+    ["Estuary", "6.9", "4.2", "watch"],
+]
+PROSE_COLUMNS = [
+    "The first column of this newsletter talks about the spring meeting and who attended it.",
+    "The second column reports on the budget, which was approved without any objections.",
+    "The third column lists the volunteers who will help with the summer festival this year.",
+]
+
 HEADER_TEXT = "Quarterly Report of the Example Company"
 FOOTER_TEXT = "Confidential - internal use only"
 
@@ -149,6 +162,23 @@ def table_with_spans(path: Path) -> None:
     doc.save(path)
 
 
+def borderless_table(path: Path) -> None:
+    """A table drawn with no rules at all, under a paragraph, and three columns of prose below it
+    that must stay prose."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    _text(page, MARGIN, 80, "Water quality by station.")
+    xs = (MARGIN, MARGIN + 150, MARGIN + 250, MARGIN + 350)
+    for r, row in enumerate(BORDERLESS_ROWS):
+        for x, cell in zip(xs, row, strict=True):
+            _text(page, x, 110 + 16 * r, cell, font="hebo" if r == 0 else "helv")
+    col_w = (W - 2 * MARGIN - 40) / 3
+    for c, para in enumerate(PROSE_COLUMNS):
+        x = MARGIN + c * (col_w + 20)
+        _paragraph(page, pymupdf.Rect(x, 260, x + col_w, 400), para)
+    doc.save(path)
+
+
 def running_furniture(path: Path, n_pages: int = 4) -> None:
     doc = pymupdf.open()
     for i in range(n_pages):
@@ -196,6 +226,7 @@ def build_all(out: Path) -> dict[str, Path]:
         "hyphenated": out / "hyphenated.pdf",
         "table_spans": out / "table_spans.pdf",
         "furniture": out / "furniture.pdf",
+        "borderless": out / "borderless.pdf",
         "encrypted": out / "encrypted.pdf",
         "empty_page": out / "empty_page.pdf",
         "zero_pages": out / "zero_pages.pdf",
@@ -204,6 +235,7 @@ def build_all(out: Path) -> dict[str, Path]:
     hyphenated(paths["hyphenated"])
     table_with_spans(paths["table_spans"])
     running_furniture(paths["furniture"])
+    borderless_table(paths["borderless"])
     encrypted(paths["encrypted"])
     empty_page(paths["empty_page"])
     zero_pages(paths["zero_pages"])

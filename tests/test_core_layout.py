@@ -83,3 +83,14 @@ def test_pipe_table_without_spans():
         ],
     )
     assert to_markdown(t) == "| r0\\|c0 | r0\\|c1 |\n|---|---|\n| r1\\|c0 | r1\\|c1 |"
+
+
+def test_table_without_rules_and_prose_columns_that_stay_prose(pdfs, fixtures_mod):
+    doc = docpipe.convert(pdfs["borderless"], engine="textlayer")
+    tables = _blocks(doc, BlockType.table)
+    assert len(tables) == 1
+    t = tables[0].table
+    grid = [[c.text for c in t.cells if c.row == r] for r in range(t.n_rows)]
+    assert grid == fixtures_mod.BORDERLESS_ROWS and t.header_rows == 1
+    paragraphs = [b.text for b in _blocks(doc, BlockType.paragraph)]
+    assert paragraphs == ["Water quality by station.", *fixtures_mod.PROSE_COLUMNS]

@@ -17,6 +17,7 @@ from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions
+from docpipe.assemble.stream_tables import find_stream_tables
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.engines.base import RawPage, overlap_ratio
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
@@ -38,6 +39,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
         for ln in raw.lines
         if not ln.vertical and not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)
     ]
+    stream, lines = find_stream_tables(lines)
     regions = merge_code_regions(group_lines(lines))
     for reg in regions:
         if all(ln.mono for ln in reg.lines):
@@ -48,6 +50,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
+    regions += [Region(bbox=bbox, table=data, type=BlockType.table) for bbox, data in stream]
     return regions + figures
 
 

@@ -1,0 +1,234 @@
+"""Tables without rules, found from the alignment of short text runs.
+
+A row of such a table is a baseline carrying three or more separate runs of text with wide gaps
+between them; a table is three or more such rows, one under another, whose runs fall into the same
+columns. Prose laid out in columns is the look-alike to avoid, so cells must be short: few characters
+and few words on average. A header row may sit above the body, aligned to its columns, in up to
+three stacked lines ("State funded / legal aid").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docpipe.engines.base import Line, Rect
+from docpipe.model import TableCell, TableData
+
+MIN_ROWS = 3
+MIN_COLS = 3
+MAX_MEAN_CHARS = 30  # cells of prose columns are whole lines of text
+MAX_LONG_SHARE = 0.3  # share of cells with four words or more (a line of prose has more)
+GAP_EM = 1.2  # runs of one baseline closer than this (in font sizes) are one cell
+ROW_GAP_EM = 2.6  # body rows further apart than this end the table
+HEADER_LINES = 3
+
+
+@dataclass
+class _Row:
+    lines: list[Line]  # left to right
+    top: float
+    bottom: float
+    size: float
+
+    @property
+    def cy(self) -> float:
+        return (self.top + self.bottom) / 2
+
+
+def _rows(lines: list[Line]) -> list[_Row]:
+    rows: list[_Row] = []
+    for ln in sorted(lines, key=lambda x: ((x.bbox[1] + x.bbox[3]) / 2, x.bbox[0])):
+        cy = (ln.bbox[1] + ln.bbox[3]) / 2
+        size = max(ln.size, 1.0)
+        if rows and abs(rows[-1].cy - cy) <= 0.45 * min(size, rows[-1].size):
+            row = rows[-1]
+            row.lines.append(ln)
+            row.top, row.bottom = min(row.top, ln.bbox[1]), max(row.bottom, ln.bbox[3])
+        else:
+            rows.append(_Row([ln], ln.bbox[1], ln.bbox[3], size))
+    for row in rows:
+        row.lines.sort(key=lambda x: x.bbox[0])
+    return rows
+
+
+def _cells(row: _Row) -> list[list[Line]]:
+    """Runs of the row separated by wide gaps."""
+    cells: list[list[Line]] = []
+    for ln in row.lines:
+        if cells and ln.bbox[0] - cells[-1][-1].bbox[2] < GAP_EM * row.size:
+            cells[-1].append(ln)
+        else:
+            cells.append([ln])
+    return cells
+
+
+def _span(cell: list[Line]) -> tuple[float, float]:
+    return min(ln.bbox[0] for ln in cell), max(ln.bbox[2] for ln in cell)
+
+
+def _text(cell: list[Line]) -> str:
+    return " ".join(" ".join(ln.text.split()) for ln in cell).strip()
+
+
+def _columns(body: list[list[list[Line]]]) -> list[tuple[float, float]]:
+    """Column extents: x-intervals of all body cells, merged where they overlap."""
+    spans = sorted(_span(c) for row in body for c in row)
+    cols: list[list[float]] = []
+    for lo, hi in spans:
+        if cols and lo <= cols[-1][1]:
+            cols[-1][1] = max(cols[-1][1], hi)
+        else:
+            cols.append([lo, hi])
+    return [(lo, hi) for lo, hi in cols]
+
+
+def _column_of(
+    cell: list[Line], cols: list[tuple[float, float]], tol: float, by_center: bool = False
+) -> int | None:
+    """The column holding the cell: inside its extent (body), or, for headers, which are often
+    wider than the column under them, the column under the cell's center."""
+    lo, hi = _span(cell)
+    if by_center:
+        lo = hi = (lo + hi) / 2
+    hits = [i for i, (a, b) in enumerate(cols) if lo >= a - tol and hi <= b + tol]
+    return hits[0] if len(hits) == 1 else None
+
+
+def _looks_tabular(body: list[list[list[Line]]]) -> bool:
+    cells = [_text(c) for row in body for c in row]
+    if not cells:
+        return False
+    mean_chars = sum(len(t) for t in cells) / len(cells)
+    long_share = sum(1 for t in cells if len(t.split()) >= 4) / len(cells)
+    return mean_chars <= MAX_MEAN_CHARS and long_share <= MAX_LONG_SHARE
+
+
+def _table(header: list[_Row], body: list[_Row], cols: list[tuple[float, float]]) -> TableData:
+    tol = 0.8 * body[0].size
+    grid: list[list[str]] = []
+    if header:
+        cells = [""] * len(cols)
+        for row in header:
+            for cell in _cells(row):
+                k = _column_of(cell, cols, tol, by_center=True)
+                if k is not None:
+                    cells[k] = f"{cells[k]} {_text(cell)}".strip()
+        grid.append(cells)
+    for row in body:
+        cells = [""] * len(cols)
+        for cell in _cells(row):
+            k = _column_of(cell, cols, tol)
+            if k is not None:
+                cells[k] = f"{cells[k]} {_text(cell)}".strip()
+        grid.append(cells)
+    n_head = 1 if header else 0
+    if not header and len(body) > 1 and all(ln.bold for ln in body[0].lines):
+        # a bold first row over a regular body is the header
+        n_head = 0 if all(ln.bold for ln in body[1].lines) else 1
+    return TableData(
+        n_rows=len(grid),
+        n_cols=len(cols),
+        header_rows=n_head,
+        cells=[
+            TableCell(row=r, col=c, text=text, is_header=r < n_head)
+            for r, row in enumerate(grid)
+            for c, text in enumerate(row)
+        ],
+    )
+
+
+def _fits(row: _Row, cols: list[tuple[float, float]], tol: float, by_center: bool = False) -> bool:
+    return all(_column_of(c, cols, tol, by_center) is not None for c in _cells(row))
+
+
+def _page_columns(lines: list[Line], min_gutter: float = 72.0) -> list[list[Line]]:
+    """Split at wide gutters that run down the whole page (two pages printed side by side), so that
+    rows of separate pages that merely share baselines are never read as one table row. Narrow
+    article gutters are left alone: prose columns are told apart by their long cells."""
+    spans = sorted((ln.bbox[0], ln.bbox[2], k) for k, ln in enumerate(lines))
+    groups: list[list[Line]] = []
+    end = None
+    for lo, hi, k in spans:
+        if end is None or lo - end >= min_gutter:
+            groups.append([])
+            end = hi
+        groups[-1].append(lines[k])
+        end = max(end, hi)
+    return groups
+
+
+def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
+    """Tables found among `lines`, and the lines left over for the running text."""
+    tables: list[tuple[Rect, TableData]] = []
+    kept: set[int] = set()
+    for group in _page_columns([ln for ln in lines if not ln.vertical]):
+        found, left = _find_in_column(group)
+        tables += found
+        kept.update(id(ln) for ln in left)
+    if not tables:
+        return [], lines
+    # the engine's own line order is kept: paragraph grouping relies on it
+    return tables, [ln for ln in lines if ln.vertical or id(ln) in kept]
+
+
+def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
+    rows = _rows(lines)
+    tables: list[tuple[Rect, TableData]] = []
+    used: set[int] = set()
+    i = 0
+    while i < len(rows):
+        if len(_cells(rows[i])) < MIN_COLS:
+            i += 1
+            continue
+        tol = 0.8 * rows[i].size
+        cell_rows = [_cells(rows[i])]
+        j = i + 1
+        while (
+            j < len(rows)
+            and len(_cells(rows[j])) >= MIN_COLS - 1
+            and rows[j].top - rows[j - 1].bottom <= ROW_GAP_EM * rows[j].size
+            # a row joins only if it keeps the columns found so far apart (prose below a table
+            # would bridge them)
+            and len(_columns([*cell_rows, _cells(rows[j])])) == len(_columns(cell_rows))
+        ):
+            cell_rows.append(_cells(rows[j]))
+            j += 1
+        body = rows[i:j]
+        cols = _columns(cell_rows)
+        if (
+            len(body) >= MIN_ROWS
+            and len(cols) >= MIN_COLS
+            and _looks_tabular(cell_rows)
+            and all(_fits(r, cols, tol) for r in body)
+        ):
+            header: list[_Row] = []
+            k = i - 1
+            while (
+                k >= 0
+                and len(header) < HEADER_LINES
+                and (header[0] if header else body[0]).top - rows[k].bottom <= ROW_GAP_EM * rows[k].size
+                and _fits(rows[k], cols, tol, by_center=True)
+                and id(rows[k]) not in used
+            ):
+                header.insert(0, rows[k])
+                k -= 1
+            # a header starts with a row that labels two columns or more; one-run lines above it
+            # are prose ("Please select all that apply"), one-run lines below it continue it
+            while header and len(_cells(header[0])) < 2:
+                header.pop(0)
+            members = header + body
+            bbox = (
+                min(ln.bbox[0] for r in members for ln in r.lines),
+                min(r.top for r in members),
+                max(ln.bbox[2] for r in members for ln in r.lines),
+                max(r.bottom for r in members),
+            )
+            tables.append((bbox, _table(header, body, cols)))
+            used.update(id(r) for r in members)
+            i = j
+        else:
+            i += 1
+    if not tables:
+        return [], lines
+    taken = {id(ln) for r in rows if id(r) in used for ln in r.lines}
+    return tables, [ln for ln in lines if id(ln) not in taken]
