@@ -1,9 +1,10 @@
-"""Raw engine pages -> typed blocks in reading order, for a whole document.
+"""Raw engine pages -> typed blocks in reading order.
 
-Steps: lines inside tables are dropped (the table carries them), lines are grouped into regions,
-region text is joined and de-hyphenated with the document's vocabulary, then, document-wide, running
+Per page: lines inside ruled tables are dropped (the table carries them), tables without rules are
+taken out, lines are grouped into regions, region text is joined and de-hyphenated with the
+document's vocabulary, formulas and figures are formed. Then, across the pages seen so far, running
 headers/footers are found, regions are typed and heading levels ranked, and finally each page is put
-in reading order and turned into `Block`s.
+in reading order and turned into `Block`s. `Assembler` does this a window of pages at a time.
 """
 
 from __future__ import annotations
