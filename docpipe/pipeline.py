@@ -295,6 +295,38 @@ def _add(timings: dict[str, float], stage: str, seconds: float) -> None:
     timings[stage] = timings.get(stage, 0.0) + seconds
 
 
+def window_ranges(page_count: int, window: int) -> list[range]:
+    return [range(start, min(start + window, page_count)) for start in range(0, page_count, window)]
+
+
+# Recognises the pages of each window in order; by default in this process, or, for one big
+# document, in worker processes (scheduler.batch hands in such a source).
+RawWindows = Callable[[OpenedSource, Engines], Iterator[list[RawPage]]]
+
+
+def _local_windows(
+    src: OpenedSource, engines: Engines, progress: ProgressFn | None = None
+) -> Iterator[list[RawPage]]:
+    window = engines.config.convert.max_pages_in_flight
+    for pages in window_ranges(src.doc.page_count, window):
+        yield _recognise(engines, src.doc, src.path.name, pages, progress)
+
+
+def recognise_pages(path: str | Path, pages: range, config: Config, engines: Engines) -> list[RawPage]:
+    """Recognise some pages of a file on their own (a worker's share of a big document)."""
+    path = Path(path)
+    doc = open_document(
+        path,
+        path.read_bytes(),
+        password=config.convert.password,
+        max_image_pixels=config.ocr.max_image_pixels,
+    )
+    try:
+        return _recognise(engines, doc, path.name, pages, None)
+    finally:
+        doc.close()
+
+
 def iter_windows(
     src: OpenedSource,
     config: Config,
@@ -302,16 +334,14 @@ def iter_windows(
     *,
     with_images: bool,
     progress: ProgressFn | None = None,
+    raw_windows: RawWindows | None = None,
 ) -> Iterator[tuple[list[PageResult], dict[str, ImageBlob]]]:
     """Pages of the document, assembled `max_pages_in_flight` at a time, with their figure images.
-    Only one window of pages (and their pixels) is alive at once."""
+    Only a few windows of pages (and their pixels) are alive at once."""
     doc, timings = src.doc, src.timings
-    window = config.convert.max_pages_in_flight
     assembler = Assembler()
-    for start in range(0, doc.page_count, window):
-        raw_pages = _recognise(
-            engines, doc, src.path.name, range(start, min(start + window, doc.page_count)), progress
-        )
+    windows = raw_windows(src, engines) if raw_windows else _local_windows(src, engines, progress)
+    for raw_pages in windows:
         t0 = time.perf_counter()
         pages = assembler.assemble(raw_pages)
         del raw_pages
@@ -369,9 +399,14 @@ class WrittenSummary:
 
 
 def convert_to_dir(
-    path: str | Path, config: Config, engines: Engines, out_dir: Path, name: str
+    path: str | Path,
+    config: Config,
+    engines: Engines,
+    out_dir: Path,
+    name: str,
+    raw_windows: RawWindows | None = None,
 ) -> WrittenSummary:
-    """Convert one file straight into OUT/NAME.* with memory bounded by one window of pages."""
+    """Convert one file straight into OUT/NAME.* with memory bounded by a few windows of pages."""
     from docpipe.writers.outputs import DocumentWriter
 
     src = _open(Path(path), config)
@@ -382,7 +417,10 @@ def convert_to_dir(
         engine_pages: dict[str, int] = {}
         page_seconds: list[float] = []
         vlm: dict[str, float] = {}
-        for pages, images in iter_windows(src, config, engines, with_images=config.convert.extract_images):
+        windows = iter_windows(
+            src, config, engines, with_images=config.convert.extract_images, raw_windows=raw_windows
+        )
+        for pages, images in windows:
             t0 = time.perf_counter()
             writer.add(pages, images)
             _add(src.timings, "write", time.perf_counter() - t0)

@@ -94,6 +94,9 @@ class PaddleOcrModels:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # The arena keeps the largest intermediate tensors ever seen (wide recognition batches) for
+        # the life of the process: over 1 GB on table-heavy scans. Without it memory follows the page.
+        opts.enable_cpu_mem_arena = False
 
         def session(path: Path) -> Any:
             return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
@@ -134,8 +137,7 @@ class PaddleOcrModels:
         ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios, kind="stable")  # similar widths together: less padding
         name = self.rec.get_inputs()[0].name
-        for start in range(0, len(order), batch):
-            idx = order[start : start + batch]
+        for idx in _rec_batches(order, ratios, batch):
             max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in idx))
             width = int(math.ceil(REC_HEIGHT * max_ratio))
             x = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
@@ -168,6 +170,27 @@ class PaddleOcrModels:
             x[row, :, :, :cw] = r.astype(np.float32) * (2.0 / 255.0) - 1.0
         probs = self.cls.run(None, {self.cls.get_inputs()[0].name: x})[0]
         return [float(p[1]) for p in probs]
+
+
+# Recognition activations grow with batch x width (and faster for wide lines): a batch of long lines
+# is cut short so that its padded width stays under this many pixels.
+REC_BATCH_PIXELS = 6000
+
+
+def _rec_batches(order, ratios: list[float], batch: int) -> list[list[int]]:
+    """Crops in width order, in batches of at most `batch` whose padded width stays in budget."""
+    out: list[list[int]] = []
+    cur: list[int] = []
+    for i in order:
+        width = REC_HEIGHT * max(ratios[i], REC_MIN_WIDTH / REC_HEIGHT)
+        # crops come sorted by width, so this one is the widest of the batch so far
+        if cur and (len(cur) >= batch or width * (len(cur) + 1) > REC_BATCH_PIXELS):
+            out.append(cur)
+            cur = []
+        cur.append(int(i))
+    if cur:
+        out.append(cur)
+    return out
 
 
 def crop_line(gray: np.ndarray, quad: Quad) -> np.ndarray:

@@ -66,21 +66,37 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-_ENGINES = None  # per worker process: models load once, not once per document
+_ENGINES = None  # per process: models load once, not once per document
 
 
-def convert_one(path: str, out_dir: str, name: str, config: Config) -> DocOutcome:
-    """Convert and write one document; never raises for a bad input (the outcome says why)."""
+def _engines(config: Config):
     global _ENGINES
-    from docpipe.pipeline import Engines, convert_to_dir
+    from docpipe.pipeline import Engines
 
-    t0 = time.perf_counter()
     if _ENGINES is None or _ENGINES.config != config:
         _ENGINES = Engines(config)
+    return _ENGINES
+
+
+def recognise_window(path: str, start: int, stop: int, config: Config):
+    """A worker's share of a big document: the raw pages of one window."""
+    from docpipe.pipeline import recognise_pages
+
+    return recognise_pages(path, range(start, stop), config, _engines(config))
+
+
+def convert_one(path: str, out_dir: str, name: str, config: Config, raw_windows=None) -> DocOutcome:
+    """Convert and write one document; never raises for a bad input (the outcome says why).
+    `raw_windows`: where a big document's pages are recognised (worker processes), else here."""
+    from docpipe.pipeline import convert_to_dir
+
+    t0 = time.perf_counter()
     try:
-        done = convert_to_dir(path, config, _ENGINES, Path(out_dir), name)
+        done = convert_to_dir(path, config, _engines(config), Path(out_dir), name, raw_windows)
     except DocpipeError as exc:
         return DocOutcome(path, name, "failed", error=str(exc), seconds=time.perf_counter() - t0)
+    except BrokenProcessPool:  # a worker recognising this big document's pages died
+        return DocOutcome(path, name, "failed", error=f"{path}: {DIED}", seconds=time.perf_counter() - t0)
     except Exception as exc:  # an engine bug must not end the batch: record it with its type
         error = f"{path}: {type(exc).__name__}: {exc}"
         return DocOutcome(path, name, "failed", error=error, seconds=time.perf_counter() - t0)
@@ -246,6 +262,12 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
                 record(item)
                 continue
             path, name, _ = item
+            if _is_big(path, config):
+                record(_convert_big(pool, str(path), out_dir, name, config, workers))
+                if getattr(pool, "_broken", False):  # a worker died on it: later work needs a pool
+                    isolate(list(pending.values()))
+                    pending.clear()
+                continue
             pending[pool.submit(convert_one, str(path), str(out_dir), name, config)] = (str(path), name)
             if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
@@ -255,6 +277,42 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
             collect(done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+BIG_FILE_BYTES = 1 << 20  # only files this large are opened up front to count their pages
+
+
+def _is_big(path: Path, config: Config) -> bool:
+    """A PDF with more pages than a few windows: its pages are spread over the workers."""
+    if path.suffix.lower() != ".pdf":
+        return False
+    try:
+        if path.stat().st_size < BIG_FILE_BYTES:
+            return False
+        import pymupdf
+
+        with pymupdf.open(path) as doc:
+            return doc.page_count > 2 * config.convert.max_pages_in_flight
+    except Exception:  # unreadable here: the normal path reports it properly
+        return False
+
+
+def _convert_big(pool, path: str, out_dir: Path, name: str, config: Config, workers: int) -> DocOutcome:
+    """One big document: workers recognise its windows, a few ahead, while this process assembles
+    and writes them in order (assembly needs the windows in sequence)."""
+    from docpipe.pipeline import window_ranges
+
+    def windows(src, _engines):
+        ranges = iter(window_ranges(src.doc.page_count, config.convert.max_pages_in_flight))
+        ahead = []
+        for pages in ranges:
+            ahead.append(pool.submit(recognise_window, path, pages.start, pages.stop, config))
+            if len(ahead) > workers:
+                yield ahead.pop(0).result()
+        while ahead:
+            yield ahead.pop(0).result()
+
+    return convert_one(path, str(out_dir), name, config, raw_windows=windows)
 
 
 def default_workers() -> int:
