@@ -145,3 +145,27 @@ def test_a_worker_that_dies_fails_only_its_document(corpus, tmp_path, monkeypatc
     assert "23 converted" in err and "1 failed" in err
     assert "bench_002.pdf: a worker process died while converting it" in err
     assert not (out / "bench_002.json").exists() and (out / "bench_003.json").exists()
+
+
+def test_a_big_document_is_spread_over_the_workers_with_identical_outputs(corpus, tmp_path, monkeypatch):
+    import docpipe.scheduler.batch as batch
+
+    pdf = sorted(corpus.glob("*.pdf"))[0]  # 6 pages: "big" with windows of 2 pages
+    one, two = tmp_path / "one", tmp_path / "two"
+    args = ["convert", "-q", str(pdf), "--max-pages-in-flight", "2"]
+    assert main([*args, "--workers", "1", "-o", str(one)]) == 0
+    calls = []
+    real = batch._convert_big
+
+    def spy(*a, **k):
+        calls.append(a[1])
+        return real(*a, **k)
+
+    monkeypatch.setattr(batch, "BIG_FILE_BYTES", 0)
+    monkeypatch.setattr(batch, "_convert_big", spy)
+    assert main([*args, "--workers", "2", "-o", str(two)]) == 0
+    assert calls == [str(pdf)]  # it took the page-parallel path
+    name = pdf.stem
+    assert (two / f"{name}.md").read_bytes() == (one / f"{name}.md").read_bytes()
+    assert (two / f"{name}.chunks.jsonl").read_bytes() == (one / f"{name}.chunks.jsonl").read_bytes()
+    assert _normalized_json(two / f"{name}.json") == _normalized_json(one / f"{name}.json")
