@@ -46,8 +46,9 @@ class Engines:
     """Engines are built on first use and reused for every page and document of a process:
     OCR and VLM models are expensive to load."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, ocr_threads: int | None = None) -> None:
         self.config = config
+        self.ocr_threads = ocr_threads  # None: onnxruntime's share of the machine decided by the engine
         self._cache: dict[str, object] = {}
 
     def get(self, name: str):
@@ -68,7 +69,7 @@ class Engines:
                 raise MissingExtra(
                     f"the OCR engine needs rapidocr: pip install 'docpipe[ocr]' ({exc})"
                 ) from exc
-            return OcrEngine(dpi=cfg.ocr.dpi or None, max_pixels=cfg.ocr.max_pixels)
+            return OcrEngine(dpi=cfg.ocr.dpi or None, max_pixels=cfg.ocr.max_pixels, threads=self.ocr_threads)
         if name == "vlm":
             from docpipe.engines.vlm import VlmEngine
 

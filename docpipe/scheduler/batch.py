@@ -67,6 +67,12 @@ def file_hash(path: Path) -> str:
 
 
 _ENGINES = None  # per process: models load once, not once per document
+_OCR_THREADS: int | None = None  # set in pool workers: the cores are shared out between them
+
+
+def _init_worker(ocr_threads: int) -> None:
+    global _OCR_THREADS
+    _OCR_THREADS = ocr_threads
 
 
 def _engines(config: Config):
@@ -74,8 +80,15 @@ def _engines(config: Config):
     from docpipe.pipeline import Engines
 
     if _ENGINES is None or _ENGINES.config != config:
-        _ENGINES = Engines(config)
+        _ENGINES = Engines(config, ocr_threads=_OCR_THREADS)
     return _ENGINES
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # Each worker's OCR runs onnxruntime on its share of the cores: several processes that each use
+    # every core would only take turns.
+    threads = max(1, default_workers() // workers)
+    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(threads,))
 
 
 def recognise_window(path: str, start: int, stop: int, config: Config):
@@ -228,20 +241,20 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
     native code, the OOM killer) breaks the pool without saying which document killed it: the pool
     is rebuilt and each document that was in flight is converted again on its own, so only the
     culprit fails and the batch goes on."""
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = _new_pool(workers)
     pending: dict[Future, tuple[str, str]] = {}
 
     def isolate(suspects: list[tuple[str, str]]) -> None:
         nonlocal pool
         for path, name in suspects:
             pool.shutdown(wait=False, cancel_futures=True)
-            pool = ProcessPoolExecutor(max_workers=1)
+            pool = _new_pool(1)
             try:
                 record(pool.submit(convert_one, path, str(out_dir), name, config).result())
             except BrokenProcessPool:
                 record(DocOutcome(path, name, "failed", error=f"{path}: {DIED}"))
         pool.shutdown(wait=False, cancel_futures=True)
-        pool = ProcessPoolExecutor(max_workers=workers)
+        pool = _new_pool(workers)
 
     def collect(done) -> None:
         suspects: list[tuple[str, str]] = []
@@ -283,7 +296,8 @@ BIG_FILE_BYTES = 1 << 20  # only files this large are opened up front to count t
 
 
 def _is_big(path: Path, config: Config) -> bool:
-    """A PDF with more pages than a few windows: its pages are spread over the workers."""
+    """A PDF of several windows of pages: its windows are spread over the workers, so that a lone
+    big document does not leave the other workers idle."""
     if path.suffix.lower() != ".pdf":
         return False
     try:
