@@ -194,3 +194,13 @@ def test_the_manifest_knows_a_document_however_it_is_named(good_dir, tmp_path, c
     assert _convert([good_dir.name, "-o", str(out)]) == 0  # relative this time
     assert "6 skipped" in capsys.readouterr().err
     assert not list(out.glob("*-????????.md"))  # no second, renamed copy
+
+
+def test_globs_and_missing_inputs(good_dir, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _convert([str(good_dir / "t*.pdf"), "-o", str(out)]) == 0  # two_column, table_spans
+    assert sorted(p.name for p in out.glob("*.json")) == ["table_spans.json", "two_column.json"]
+    assert _convert([str(good_dir / "nothing*.pdf"), "-o", str(out)]) == 2
+    assert "the pattern matches no file" in capsys.readouterr().err
+    assert _convert([str(tmp_path / "absent.pdf"), "-o", str(out)]) == 2
+    assert "absent.pdf: no such file or folder" in capsys.readouterr().err
