@@ -176,8 +176,3 @@ class Assembler:
         bottoms = [r for r in furniture if r.bbox[1] >= raw.height / 2]
         result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]
         return result
-
-
-def assemble_pages(raw_pages: list[RawPage]) -> list[PageResult]:
-    """All pages of a document at once."""
-    return Assembler().assemble(raw_pages)

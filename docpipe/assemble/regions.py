@@ -54,13 +54,6 @@ def union(a: Rect, b: Rect) -> Rect:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def union_all(rects: list[Rect]) -> Rect:
-    out = rects[0]
-    for r in rects[1:]:
-        out = union(out, r)
-    return out
-
-
 def merge_same_baseline(lines: list[Line]) -> list[Line]:
     """PyMuPDF splits a visual line where spans are far apart (a bullet and its text, a tab stop);
     put them back together when they share a block hint and a baseline."""

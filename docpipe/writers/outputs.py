@@ -94,16 +94,3 @@ class DocumentWriter:
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
         self._tmp.clear()
-
-
-def write_outputs(
-    doc: Document, images: dict[str, ImageBlob], out_dir: Path, name: str, max_chunk_tokens: int = 512
-) -> None:
-    """Write a whole in-memory Document (the Python API's path)."""
-    writer = DocumentWriter(out_dir, name, doc, max_chunk_tokens)
-    try:
-        writer.add(doc.pages, images)
-        writer.finish(doc.status, doc.error)
-    except BaseException:
-        writer.abort()
-        raise
