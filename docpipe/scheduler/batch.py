@@ -184,7 +184,10 @@ def run_batch(
     force: bool = False,
     retry_failed: bool = False,
 ) -> BatchSummary:
+    from docpipe.writers.outputs import remove_stale_temporaries
+
     out_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(out_dir)  # once per batch: a run killed mid-write left them
     manifest = Manifest(out_dir)
     summary = BatchSummary()
     t0 = time.perf_counter()

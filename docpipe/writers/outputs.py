@@ -40,10 +40,6 @@ class DocumentWriter:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.md_path, self.json_path, self.chunks_path, self.img_dir = output_paths(out_dir, name)
         self._tmp: dict[Path, Path] = {}
-        # leftovers of a run killed while writing this document
-        for final in (self.md_path, self.json_path, self.chunks_path):
-            for stale in out_dir.glob(f".{final.name}.*.tmp"):
-                stale.unlink(missing_ok=True)
         self._md = self._open(self.md_path)
         self._json = self._open(self.json_path)
         self._chunks = self._open(self.chunks_path)
@@ -94,3 +90,13 @@ class DocumentWriter:
         for tmp in self._tmp.values():
             tmp.unlink(missing_ok=True)
         self._tmp.clear()
+
+
+def remove_stale_temporaries(out_dir: Path) -> int:
+    """Delete the hidden temporary files a killed run left in OUT (and its image folders)."""
+    removed = 0
+    for pattern in (".*.tmp", "*_images/.*.tmp"):
+        for stale in out_dir.glob(pattern):
+            stale.unlink(missing_ok=True)
+            removed += 1
+    return removed
