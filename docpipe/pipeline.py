@@ -390,6 +390,7 @@ def convert_file(
 class WrittenSummary:
     """What the batch needs to know about a document streamed to disk (its pages are gone)."""
 
+    doc_id: str  # sha256 of the file: the manifest's content hash
     status: DocumentStatus
     error: str | None
     pages: int
@@ -442,7 +443,9 @@ def convert_to_dir(
         t0 = time.perf_counter()
         writer.finish(status, error)
         _add(src.timings, "write", time.perf_counter() - t0)
-        return WrittenSummary(status, error, n_pages, src.timings, engine_pages, page_seconds, vlm)
+        return WrittenSummary(
+            src.header.doc_id, status, error, n_pages, src.timings, engine_pages, page_seconds, vlm
+        )
     except BaseException:
         if writer is not None:
             writer.abort()

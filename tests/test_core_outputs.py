@@ -204,3 +204,17 @@ def test_globs_and_missing_inputs(good_dir, tmp_path, capsys):
     assert "the pattern matches no file" in capsys.readouterr().err
     assert _convert([str(tmp_path / "absent.pdf"), "-o", str(out)]) == 2
     assert "absent.pdf: no such file or folder" in capsys.readouterr().err
+
+
+def test_a_changed_file_is_converted_again(good_dir, pdfs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    shutil.copy(pdfs["furniture"], good_dir / "two_column.pdf")  # same name, new content
+    capsys.readouterr()
+    assert _convert([str(good_dir), "-o", str(out)]) == 0
+    assert "1 converted (0 partial), 5 skipped" in capsys.readouterr().err
+    assert "Section 1 body text" in (out / "two_column.md").read_text()
+    digest = sqlite3.connect(out / ".docpipe" / "manifest.sqlite").execute(
+        "SELECT content_hash FROM documents WHERE name='two_column'"
+    ).fetchone()[0]
+    assert digest == json.loads((out / "two_column.json").read_text())["doc_id"]

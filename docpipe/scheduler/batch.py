@@ -33,6 +33,7 @@ class DocOutcome:
     timings: dict[str, float] = field(default_factory=dict)
     engines: dict[str, int] = field(default_factory=dict)  # pages per engine
     page_seconds: list[float] = field(default_factory=list)  # recognition time of each page
+    content_hash: str | None = None  # sha256 of the file, for the manifest
     vlm: dict[str, float] = field(default_factory=dict)  # visual/text/output tokens, vlm seconds
 
 
@@ -106,13 +107,21 @@ def convert_one(path: str, out_dir: str, name: str, config: Config, raw_windows=
     t0 = time.perf_counter()
     try:
         done = convert_to_dir(path, config, _engines(config), Path(out_dir), name, raw_windows)
-    except DocpipeError as exc:
-        return DocOutcome(path, name, "failed", error=str(exc), seconds=time.perf_counter() - t0)
     except BrokenProcessPool:  # a worker recognising this big document's pages died
-        return DocOutcome(path, name, "failed", error=f"{path}: {DIED}", seconds=time.perf_counter() - t0)
+        error = f"{path}: {DIED}"
+    except DocpipeError as exc:
+        error = str(exc)
     except Exception as exc:  # an engine bug must not end the batch: record it with its type
         error = f"{path}: {type(exc).__name__}: {exc}"
-        return DocOutcome(path, name, "failed", error=error, seconds=time.perf_counter() - t0)
+    else:
+        error = None
+    if error is not None:
+        try:  # the manifest remembers what failed by content, so that a rerun can skip it
+            digest = file_hash(Path(path))
+        except OSError:
+            digest = None
+        seconds = time.perf_counter() - t0
+        return DocOutcome(path, name, "failed", error=error, seconds=seconds, content_hash=digest)
     return DocOutcome(
         path,
         name,
@@ -124,6 +133,7 @@ def convert_one(path: str, out_dir: str, name: str, config: Config, raw_windows=
         engines=done.engines,
         page_seconds=done.page_seconds,
         vlm=done.vlm,
+        content_hash=done.doc_id,
     )
 
 
@@ -145,20 +155,25 @@ def _output_name(manifest: Manifest, path: Path, taken: set[str]) -> str:
 
 def _plan(
     inputs: list[str | Path], manifest: Manifest, config: Config, force: bool, retry_failed: bool
-) -> Iterator[tuple[Path, str, str] | DocOutcome]:
-    """Yield (path, output name, content hash) to convert, or a 'skipped' outcome."""
+) -> Iterator[tuple[Path, str, str | None] | DocOutcome]:
+    """Yield (path, output name, content hash or None) to convert, or a 'skipped' outcome."""
     taken: set[str] = set()
     config_hash = config.hash()
     for path in iter_inputs(inputs):
         name = _output_name(manifest, path, taken)
         taken.add(name)
+        key = manifest_key(path)
+        entry = manifest.get(key)
+        if entry is None or force:
+            # nothing to compare with: the worker hashes the file as it reads it
+            manifest.start(key, name, None, config_hash)
+            yield path, name, None
+            continue
         try:
             digest = file_hash(path)
         except OSError as exc:
             yield DocOutcome(str(path), name, "failed", error=f"{path}: cannot read: {exc.strerror or exc}")
             continue
-        key = manifest_key(path)
-        entry = manifest.get(key)
         if (
             entry is not None
             and not force
@@ -210,6 +225,7 @@ def run_batch(
                 ",".join(sorted(outcome.engines)) or None,
                 outcome.error,
                 outcome.seconds,
+                outcome.content_hash,
             )
         if bar is not None:
             elapsed = max(time.perf_counter() - t0, 1e-9)

@@ -63,7 +63,7 @@ class Manifest:
         row = self.db.execute("SELECT path FROM documents WHERE name=?", (name,)).fetchone()
         return row is not None and row[0] != path
 
-    def start(self, path: str, name: str, content_hash: str, config_hash: str) -> None:
+    def start(self, path: str, name: str, content_hash: str | None, config_hash: str) -> None:
         self.db.execute(
             "INSERT INTO documents(path, name, content_hash, config_hash, status, updated_at)"
             " VALUES(?,?,?,?, 'running', ?) ON CONFLICT(path) DO UPDATE SET name=excluded.name,"
@@ -73,11 +73,19 @@ class Manifest:
         )
 
     def finish(
-        self, path: str, status: str, pages: int | None, engine: str | None, error: str | None, seconds: float
+        self,
+        path: str,
+        status: str,
+        pages: int | None,
+        engine: str | None,
+        error: str | None,
+        seconds: float,
+        content_hash: str | None = None,
     ) -> None:
         self.db.execute(
-            "UPDATE documents SET status=?, pages=?, engine=?, error=?, seconds=?, updated_at=? WHERE path=?",
-            (status, pages, engine, error, seconds, time.time(), path),
+            "UPDATE documents SET status=?, pages=?, engine=?, error=?, seconds=?, updated_at=?,"
+            " content_hash=COALESCE(?, content_hash) WHERE path=?",
+            (status, pages, engine, error, seconds, time.time(), content_hash, path),
         )
 
     def counts(self) -> dict[str, int]:
