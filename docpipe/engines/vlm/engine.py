@@ -7,6 +7,7 @@ point for a scheduler that keeps a bounded number of pages in flight (the backen
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,8 @@ from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData,
 #: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
 #: FigureData.image_path (relative to the JSON), or None
 ImageSink = Callable[[int, str, bytes], "str | None"]
+
+log = logging.getLogger(__name__)
 
 _TAGS = re.compile(r"<\|[^|>]{1,40}\|>|<｜[^｜]{1,40}｜>")
 
@@ -48,12 +51,15 @@ class VlmEngine:
         image_sink: ImageSink | None = None,
     ) -> None:
         self.settings = settings or VlmSettings()
-        self.profile = profile or profile_for(self.settings.model, self.settings.profile)
+        self.profile = profile or profile_for(
+            self.settings.model, self.settings.profile, engine_mode=self.settings.engine_mode
+        )
         self._backend = backend
         self.image_sink = image_sink
         self._mupdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docpipe-render")
         #: figure crops by block id, kept here when no image_sink is given
         self.crops: dict[str, bytes] = {}
+        self._warned: set[str] = set()
         if self.settings.mode != "auto":
             self.profile.mode(self.settings.mode)  # fail early on a mode the profile does not have
 
@@ -101,7 +107,7 @@ class VlmEngine:
         return plan, vt, ratio, text_tokens
 
     def _render_and_plan(self, page: PageInput):
-        raster = render_page(page, self.settings.dpi)
+        raster = render_page(page, self.settings.dpi, self.settings.max_render_pixels)
         return raster, self._plan(page, raster)
 
     async def aprocess_page(self, page: PageInput) -> RawPage:
@@ -145,17 +151,26 @@ class VlmEngine:
         raw.timings["vlm"] = time.perf_counter() - t1
         if used is not plan[0].mode:
             vt = used.visual_tokens(*raster.size)
-            ratio = text_tokens / vt
         info = VlmPageInfo(
             model=s.model,
             mode=used.name,
             visual_tokens=vt,
+            predicted_visual_tokens=vt,
             text_tokens=text_tokens,
-            compression_ratio=round(ratio, 3),
         )
         raw.vlm = info
+        notes: list[str] = []  # what went wrong without costing the page
         if resp is not None:
             info.output_tokens = resp.completion_tokens
+            info.prompt_tokens = resp.prompt_tokens
+            counted = resp.visual_tokens
+            if counted is not None:
+                # the engine's own count is the truth; another prediction means the engine runs a
+                # resolution the profile was not told about (a setting to fix)
+                info.visual_tokens, info.visual_tokens_source = counted, "engine"
+                if counted != vt:
+                    notes.append(self._token_mismatch(vt, counted))
+        info.compression_ratio = round(text_tokens / max(info.visual_tokens, 1), 3)
         if parsed is None or resp is None:
             raw.status, raw.error = "failed", "; ".join(errors)[:2000]
             info.raw_output = resp.text if resp is not None else None
@@ -182,13 +197,25 @@ class VlmEngine:
             return raw
         if parsed.problems or truncated:
             info.raw_output = resp.text
-            notes = parsed.problems + (["output truncated at the token limit"] if truncated else [])
+            notes += parsed.problems + (["output truncated at the token limit"] if truncated else [])
+        if notes:
             raw.error = "; ".join(notes)[:2000]
         raw.blocks = self._blocks(page, parsed.drafts)
         t2 = time.perf_counter()
         await self._figures(page, raster, raw)
         raw.timings["figures"] = time.perf_counter() - t2
         return raw
+
+    def _token_mismatch(self, predicted: int, counted: int) -> str:
+        note = (
+            f"the engine counted {counted} visual tokens where the {self.profile.name} profile predicted "
+            f"{predicted}: the engine resizes images differently than docpipe was told "
+            "(DeepSeek-OCR: set vlm.engine_mode; Qwen-VL: set vlm.max_pixels to the server's)"
+        )
+        if note not in self._warned:
+            self._warned.add(note)
+            log.warning("docpipe: %s", note)
+        return note
 
     # -- blocks ---------------------------------------------------------------------------------
     def _blocks(self, page: PageInput, drafts: list[Draft]) -> list[Block]:

@@ -58,6 +58,26 @@ class VlmResponse:
     prompt_tokens: int | None = None
     seconds: float = 0.0
     attempts: int = 1
+    prompt_token_ids: list[int] | None = None  # vLLM: offline always, over HTTP with return_token_ids
+
+    @property
+    def visual_tokens(self) -> int | None:
+        """Image tokens the engine put in the prompt, where it told us the prompt's token ids."""
+        return engine_visual_tokens(self.prompt_token_ids)
+
+
+def engine_visual_tokens(prompt_token_ids: list[int] | None) -> int | None:
+    """The longest run of one repeated token id: in a one-image prompt of DeepSeek-OCR or Qwen-VL
+    the image placeholder tokens form one contiguous run of the placeholder id."""
+    if not prompt_token_ids:
+        return None
+    best = run = 0
+    prev = None
+    for tok in prompt_token_ids:
+        run = run + 1 if tok == prev else 1
+        prev = tok
+        best = max(best, run)
+    return best
 
 
 class Backend(Protocol):
