@@ -10,6 +10,8 @@ from docpipe import errors
 if TYPE_CHECKING:
     from PIL import Image
 
+    from docpipe.engines.vlm.settings import VlmSettings
+
 
 class MissingExtra(ImportError, errors.MissingExtra):
     """An optional dependency of a backend is not installed; the message says what to install."""
@@ -88,6 +90,11 @@ def offline_max_model_len(llm: Any) -> int | None:
     engine = getattr(llm, "llm_engine", None)
     value = getattr(getattr(engine, "model_config", None), "max_model_len", None)
     return value if isinstance(value, int) and value > 0 else None
+
+
+def offline_max_tokens(req: VlmRequest, settings: VlmSettings, llm: Any) -> int:
+    """max_tokens for vLLM offline: fitted into settings.max_model_len, else the LLM's own."""
+    return fit_max_tokens(req, settings.max_model_len or offline_max_model_len(llm))
 
 
 def engine_visual_tokens(prompt_token_ids: list[int] | None) -> int | None:

@@ -12,6 +12,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from docpipe.engines.vlm.backends import base
 from docpipe.engines.vlm.backends.base import VlmRequest, VlmResponse, require
 
 if TYPE_CHECKING:
@@ -62,7 +63,7 @@ class VllmBackend:
             self._sampling_cls = require("vllm", "vllm").SamplingParams
         kwargs: dict[str, Any] = {
             "temperature": req.temperature,
-            "max_tokens": req.max_tokens,
+            "max_tokens": base.offline_max_tokens(req, self.settings, self.llm),
             "skip_special_tokens": req.skip_special_tokens,
         }
         if req.sampling_extra:
@@ -116,6 +117,7 @@ class VllmBackend:
                     finish_reason=getattr(comp, "finish_reason", None),
                     completion_tokens=len(getattr(comp, "token_ids", ()) or ()),
                     prompt_tokens=len(getattr(out, "prompt_token_ids", ()) or ()),
+                    prompt_token_ids=list(getattr(out, "prompt_token_ids", None) or ()) or None,
                     seconds=seconds,
                 )
             )
