@@ -42,8 +42,8 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 MAX_RETRY_AFTER = 60.0
-#: while the backend's first request is out, the others wait this long for its answer, so that a
-#: field the server rejects is learned from one request rather than from a whole first wave
+#: while the backend's first request is out, the others wait for it this long at most, so that the
+#: fields a server rejects (answered in milliseconds) are learned from one request, not a whole wave
 FIRST_ANSWER_WAIT = 2.0
 #: fields a request can go without; a server's 400 naming one drops it for the rest of the run
 OPTIONAL_FIELDS = (
@@ -279,12 +279,11 @@ class OpenAIBackend:
                 other = TOKEN_FIELDS[1 - TOKEN_FIELDS.index(name)]
                 if other in self.rejected:
                     continue
-                self.rejected.add(name)
                 self.token_field = other
-            else:
+            changed = True  # also when another request learned it meanwhile: this body had it
+            if name not in self.rejected:
                 self.rejected.add(name)
-            changed = True
-            log.warning("%s rejected %r; leaving it out from now on", self.url, name)
+                log.warning("%s rejected %r; leaving it out from now on", self.url, name)
         return "field" if changed else None
 
     async def agenerate(self, request: VlmRequest) -> VlmResponse:
@@ -331,7 +330,6 @@ class OpenAIBackend:
                         continue
                     except _Rejected as exc:
                         what = self._learn_from(exc, request, body, shrunk)
-                        self._open_gate(state, first)  # after learning: the waiting requests use it
                         fixes += 1
                         if what is None or fixes > len(OPTIONAL_FIELDS) + 2:
                             raise BackendError(
@@ -339,7 +337,6 @@ class OpenAIBackend:
                             ) from None
                         shrunk = shrunk or what == "context"
                         continue
-                    self._open_gate(state, first)
                     resp = _response(data, time.monotonic() - started, posts)
                     self._observe(request, resp)
                     return resp
