@@ -66,7 +66,8 @@ def test_servers_without_a_context_keep_max_tokens():
     [
         # vLLM <= 0.10 (and OpenAI)
         "This model's maximum context length is 8192 tokens. However, you requested 9195 tokens "
-        "(1003 in the messages, 8192 in the completion). Please reduce the length of the messages or completion.",
+        "(1003 in the messages, 8192 in the completion). "
+        "Please reduce the length of the messages or completion.",
         # later vLLM releases
         "'max_tokens' or 'max_completion_tokens' is too large: 8192. This model's maximum context length "
         "is 8192 tokens and your request has 1003 input tokens (8192 > 8192 - 1003).",

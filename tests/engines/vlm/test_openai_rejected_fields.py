@@ -4,6 +4,7 @@ APIs do."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -232,7 +233,8 @@ def test_first_request_gate_waits_briefly_for_what_the_server_says(monkeypatch):
 
 def test_error_parsing_is_generic():
     params, msg = error_fields(
-        '{"object": "error", "message": "bad \'temperature\'", "type": "BadRequestError", "param": null, "code": 400}'
+        '{"object": "error", "message": "bad \'temperature\'", "type": "BadRequestError", '
+        '"param": null, "code": 400}'
     )
     assert params == [] and rejected_fields(params, msg, ["temperature", "max_tokens"]) == ["temperature"]
     params, msg = error_fields("plain text: skip_special_tokens is not allowed")
@@ -241,7 +243,5 @@ def test_error_parsing_is_generic():
     assert rejected_fields([], "See the docs for more detail.", ["detail"]) == []
     assert rejected_fields([], "Invalid 'detail' value", ["detail"]) == ["detail"]
     # the param field wins over names in the message
-    params, msg = error_fields(
-        MAX_TOKENS_UNSUPPORTED.payload and __import__("json").dumps(MAX_TOKENS_UNSUPPORTED.payload)
-    )
+    params, msg = error_fields(json.dumps(MAX_TOKENS_UNSUPPORTED.payload))
     assert rejected_fields(params, msg, ["max_tokens", "temperature"]) == ["max_tokens"]
