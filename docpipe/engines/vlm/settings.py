@@ -37,19 +37,49 @@ class VlmSettings(BaseModel):
     max_batch_visual_tokens: int = Field(
         65536, ge=64, description="vLLM offline: visual tokens per generate call (bounds image memory)"
     )
-    timeout: float = Field(120.0, gt=0, description="seconds per HTTP request")
+    timeout: float = Field(
+        120.0,
+        gt=0,
+        description="seconds per HTTP request attempt, as a whole (connect, upload, generation, reply)",
+    )
+    total_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds per request including retries and back-off; None: timeout x attempts + back-off",
+    )
     max_retries: int = Field(4, ge=0, description="transport retries (429, 5xx, timeouts, drops)")
     backoff: float = Field(0.5, ge=0, description="first back-off delay in seconds; doubles per retry")
     figure_pass: bool = Field(True, description="send each figure crop back with the figure prompt")
     temperature: float = Field(0.0, ge=0)
     retry_temperature: float = Field(0.3, ge=0, description="temperature of the retry after a loop")
-    max_tokens: int = Field(8192, ge=1)
+    max_tokens: int = Field(
+        8192, ge=1, description="output tokens at most; cut to the context left by the prompt"
+    )
+    max_model_len: int | None = Field(
+        None,
+        ge=1,
+        description="the engine's context length (prompt + output); None learns it "
+        "(vLLM's /v1/models, the offline LLM's model config)",
+    )
+    max_pixels: int | None = Field(
+        None,
+        ge=1,
+        description="Qwen-VL: most pixels of the image sent, as the server's --mm-processor-kwargs "
+        "max_pixels; None: the checkpoint's default",
+    )
+    min_pixels: int | None = Field(
+        None,
+        ge=1,
+        description="Qwen-VL: fewest pixels of the image sent (server's min_pixels); None: default",
+    )
     detail: Literal["auto", "low", "high"] | None = Field(
         "high", description="OpenAI image detail; None leaves the field out for servers that reject it"
     )
     structured_output: bool = Field(True, description="use response_format json_schema where offered")
     server_extras: bool = Field(
-        True, description="send vLLM-only request fields (vllm_xargs, mm_processor_kwargs) to the server"
+        True,
+        description="send vLLM-only request fields (vllm_xargs, mm_processor_kwargs, return_token_ids) "
+        "to the server; ones a server rejects are left out for the rest of the run",
     )
     dpi: int = Field(144, ge=36, le=600, description="page raster resolution before mode resizing")
     max_render_pixels: int = Field(

@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from docpipe.engines.vlm.backends.base import VlmRequest, VlmResponse, require
+from docpipe.engines.vlm.backends.base import VlmRequest, VlmResponse, offline_max_tokens, require
 
 if TYPE_CHECKING:
     from docpipe.engines.vlm.settings import VlmSettings
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEEPSEEK_NGRAM_PROCESSOR = "vllm.model_executor.models.deepseek_ocr:NGramPerReqLogitsProcessor"
-#: tokens kept free of the context beside the image tokens: the prompt's text and special tokens
-PROMPT_TEXT_MARGIN = 64
 
 
 @dataclass
@@ -85,21 +83,12 @@ class VllmBackend:
         return self._llm
 
     # -- request building -----------------------------------------------------------------------
-    def _max_tokens(self, req: VlmRequest) -> int:
-        """The request's budget, cut to what the context leaves beside the prompt (older vLLM
-        releases refuse a request whose prompt plus max_tokens overflows the context)."""
-        try:
-            limit = int(self.llm.llm_engine.model_config.max_model_len)
-        except (AttributeError, TypeError, ValueError):
-            return req.max_tokens
-        return max(1, min(req.max_tokens, limit - req.visual_tokens - PROMPT_TEXT_MARGIN))
-
     def _sampling(self, req: VlmRequest) -> Any:
         if self._sampling_cls is None:
             self._sampling_cls = require("vllm", "vllm").SamplingParams
         kwargs: dict[str, Any] = {
             "temperature": req.temperature,
-            "max_tokens": self._max_tokens(req),
+            "max_tokens": offline_max_tokens(req, self.settings, self.llm),  # fits the context
             "skip_special_tokens": req.skip_special_tokens,
         }
         if req.sampling_extra:
