@@ -20,7 +20,7 @@ from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
 from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult
 from docpipe.engines.vlm.parse.repetition import is_repetition_loop
-from docpipe.engines.vlm.profiles import PageGeometry, Profile, profile_for
+from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMismatch, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
 
@@ -51,8 +51,9 @@ class VlmEngine:
         image_sink: ImageSink | None = None,
     ) -> None:
         self.settings = settings or VlmSettings()
+        s = self.settings
         self.profile = profile or profile_for(
-            self.settings.model, self.settings.profile, engine_mode=self.settings.engine_mode
+            s.model, s.profile, engine_mode=s.engine_mode, max_pixels=s.max_pixels, min_pixels=s.min_pixels
         )
         self._backend = backend
         self.image_sink = image_sink
@@ -125,7 +126,8 @@ class VlmEngine:
             raw.status, raw.error = "failed", f"render failed: {exc}"
             return raw
         raw.timings["render"] = time.perf_counter() - t0
-        errors: list[str] = []
+        errors: list[str] = []  # why attempts failed
+        notes: list[str] = []  # what went wrong without costing the page
         resp: VlmResponse | None = None
         parsed: ParseResult | None = None
         used = plan[0].mode
@@ -141,6 +143,14 @@ class VlmEngine:
             except Exception as exc:
                 errors.append(f"{attempt.mode.name}: {exc}")
                 continue
+            try:
+                note = prof.check_visual_tokens(*image.size, resp.visual_tokens, resp.prompt_tokens)
+            except VisualTokenMismatch as exc:  # the boxes would be wrong: no retry helps
+                errors.append(self._warn_once(str(exc)))
+                resp = None
+                break
+            if note:
+                notes.append(self._warn_once(note))
             if is_repetition_loop(resp.text, prof.finished(resp)):
                 errors.append(f"{attempt.mode.name}: repetition loop (no end of sequence)")
                 continue
@@ -159,17 +169,11 @@ class VlmEngine:
             text_tokens=text_tokens,
         )
         raw.vlm = info
-        notes: list[str] = []  # what went wrong without costing the page
         if resp is not None:
             info.output_tokens = resp.completion_tokens
             info.prompt_tokens = resp.prompt_tokens
-            counted = resp.visual_tokens
-            if counted is not None:
-                # the engine's own count is the truth; another prediction means the engine runs a
-                # resolution the profile was not told about (a setting to fix)
-                info.visual_tokens, info.visual_tokens_source = counted, "engine"
-                if counted != vt:
-                    notes.append(self._token_mismatch(vt, counted))
+            if resp.visual_tokens is not None:  # the engine's own count is the truth
+                info.visual_tokens, info.visual_tokens_source = resp.visual_tokens, "engine"
         info.compression_ratio = round(text_tokens / max(info.visual_tokens, 1), 3)
         if parsed is None or resp is None:
             raw.status, raw.error = "failed", "; ".join(errors)[:2000]
@@ -206,12 +210,8 @@ class VlmEngine:
         raw.timings["figures"] = time.perf_counter() - t2
         return raw
 
-    def _token_mismatch(self, predicted: int, counted: int) -> str:
-        note = (
-            f"the engine counted {counted} visual tokens where the {self.profile.name} profile predicted "
-            f"{predicted}: the engine resizes images differently than docpipe was told "
-            "(DeepSeek-OCR: set vlm.engine_mode; Qwen-VL: set vlm.max_pixels to the server's)"
-        )
+    def _warn_once(self, note: str) -> str:
+        """A setting to fix is said once per run, not once per page; every page still records it."""
         if note not in self._warned:
             self._warned.add(note)
             log.warning("docpipe: %s", note)

@@ -124,6 +124,19 @@ class DeepSeekOcrProfile(Profile):
     def figure_request(self, image: Image.Image, settings: VlmSettings) -> VlmRequest:
         return self._request(image, PROMPTS["figure"], settings)
 
+    def check_visual_tokens(
+        self, sent_w: int, sent_h: int, counted: int | None, prompt_tokens: int | None = None
+    ) -> str | None:
+        predicted = self.engine_mode.visual_tokens(sent_w, sent_h)
+        if counted is None or counted == predicted:
+            return None
+        # the grounding boxes are relative to the image, so the page stays usable: say what to fix
+        return (
+            f"the engine counted {counted} visual tokens for a {sent_w}x{sent_h} px image where "
+            f"{self.engine_mode.name} mode gives {predicted}: the engine runs another resolution mode; "
+            f"set vlm.engine_mode to it ({', '.join(DEEPSEEK_ENGINE_MODES)})"
+        )
+
     def finished(self, response: VlmResponse) -> bool:
         if response.finish_reason == "length":
             return False

@@ -24,7 +24,7 @@ from docpipe.engines.vlm.parse.draft import ParseResult
 from docpipe.engines.vlm.parse.figures import FIGURE_JSON_PROMPT, FigureReading, read_figure_json
 from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
 from docpipe.engines.vlm.parse.qwen_html import parse_qwen_html
-from docpipe.engines.vlm.profiles.base import PageGeometry, Profile
+from docpipe.engines.vlm.profiles.base import PageGeometry, Profile, VisualTokenMismatch
 
 if TYPE_CHECKING:
     from docpipe.engines.vlm.settings import VlmSettings
@@ -44,10 +44,6 @@ MARKDOWN_PROMPT = (
     "Convert this document page to Markdown. Keep the reading order. Write tables as HTML <table>, "
     "display formulas as $$...$$ in LaTeX, and skip page headers and footers. Output only the Markdown."
 )
-
-
-class VisualTokenMismatch(ValueError):
-    """The engine saw another image than docpipe sent: its boxes would not fit the page."""
 
 
 @dataclass(frozen=True)
