@@ -38,8 +38,10 @@ class FakeEngine:
     """vLLM's LLMEngine interface: requests finish `steps` steps after they were added, unless
     `hold(prompt)` keeps them running (for at most `max_hold` steps, so a broken test cannot hang)."""
 
-    def __init__(self, reply, steps: int = 2, hold=None, max_hold: int = 5000) -> None:
+    def __init__(self, reply, steps: int = 2, hold=None, max_hold: int = 5000, count=None) -> None:
         self.reply, self.steps, self.hold, self.max_hold = reply, steps, hold, max_hold
+        # the image tokens the engine puts in the prompt (vLLM's DeepSeek-OCR count by default)
+        self.count = count or (lambda image: deepseek_visual_tokens(*image.size))
         self.model_config = SimpleNamespace(max_model_len=8192)
         self.added: list[tuple[str, dict, Params, set[str]]] = []  # id, prompt, params, running then
         self.running: dict[str, list] = {}
@@ -69,7 +71,7 @@ class FakeEngine:
             if done:
                 del self.running[rid]
             image = prompt["multi_modal_data"]["image"]
-            ids = [0, *[9] * deepseek_visual_tokens(*image.size), 5, 6]  # one run of image tokens
+            ids = [0, *[9] * self.count(image), 5, 6]  # one run of image tokens
             text = self.reply(prompt) if callable(self.reply) else self.reply
             comp = SimpleNamespace(
                 text=text if done else "", finish_reason="stop" if done else None, token_ids=[1]
@@ -233,7 +235,10 @@ def test_llm_construction_arguments_for_deepseek():
 
 
 def test_chat_models_get_their_chat_template_and_image_placeholder():
-    engine = FakeEngine('<html><body><p data-bbox="0 0 100 100">x</p></body></html>')
+    engine = FakeEngine(
+        '<html><body><p data-bbox="0 0 100 100">x</p></body></html>',
+        count=lambda im: (im.width // 28) * (im.height // 28),  # Qwen2.5: a token per 28 x 28 px
+    )
     s = VlmSettings(
         model="Qwen/Qwen2.5-VL-7B-Instruct", backend="vllm", task="html", dpi=72, figure_pass=False
     )
