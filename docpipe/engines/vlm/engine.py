@@ -7,6 +7,7 @@ point for a scheduler that keeps a bounded number of pages in flight (the backen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -18,7 +19,9 @@ from docpipe.engines.vlm.backends import Backend, VlmResponse, make_backend
 from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
 from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult
+from docpipe.engines.vlm.parse.model_text import clean_model_text, json_safe
 from docpipe.engines.vlm.parse.repetition import is_repetition_loop
+from docpipe.engines.vlm.parse.sanitize import sanitize_inline
 from docpipe.engines.vlm.profiles import PageGeometry, Profile, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
@@ -135,6 +138,14 @@ class VlmEngine:
             except Exception as exc:
                 errors.append(f"{attempt.mode.name}: {exc}")
                 continue
+            # -- output safety: invalid text (lone surrogates, NUL) fails this page only; the reply
+            # is kept JSON-safe as raw_output and the pipeline falls back to the CPU engines
+            text, invalid = clean_model_text(resp.text)
+            resp = dataclasses.replace(resp, text=text)  # never mutate what the backend returned
+            if invalid:
+                errors.extend(f"{attempt.mode.name}: {p}" for p in invalid)
+                break
+            # -- end output safety
             if is_repetition_loop(resp.text, prof.finished(resp)):
                 errors.append(f"{attempt.mode.name}: repetition loop (no end of sequence)")
                 continue
@@ -157,7 +168,7 @@ class VlmEngine:
         if resp is not None:
             info.output_tokens = resp.completion_tokens
         if parsed is None or resp is None:
-            raw.status, raw.error = "failed", "; ".join(errors)[:2000]
+            raw.status, raw.error = "failed", json_safe("; ".join(errors))[:2000]  # errors may quote replies
             info.raw_output = resp.text if resp is not None else None
             return raw
         truncated = not prof.finished(resp)
@@ -166,7 +177,7 @@ class VlmEngine:
             raw.status = "fallback"
             raw.error = "; ".join(["unparsable model output", *parsed.problems])[:2000]
             info.raw_output = resp.text
-            text = _TAGS.sub(" ", resp.text).strip()
+            text = sanitize_inline(_TAGS.sub(" ", resp.text))  # output safety: model text, unparsed
             raw.blocks = (
                 [
                     Block(
@@ -254,7 +265,11 @@ class VlmEngine:
         try:
             resp = await self.backend.agenerate(req)
         except Exception as exc:
-            return f"figure {block.id}: {exc}"
+            return json_safe(f"figure {block.id}: {exc}")
+        text, invalid = clean_model_text(resp.text)  # output safety: an invalid reading is dropped
+        resp = dataclasses.replace(resp, text=text)
+        if invalid:
+            return f"figure {block.id}: {'; '.join(invalid)}"
         if is_repetition_loop(resp.text, prof.finished(resp)):
             return f"figure {block.id}: repetition loop"
         reading = prof.parse_figure(resp.text)

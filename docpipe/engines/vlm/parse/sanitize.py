@@ -134,8 +134,8 @@ def _inline_child(el: etree._Element, removed: _Removed | None) -> str:
             return f"[{inner}]({href.strip()})"
         return inner
     if tag == "img":
-        src, alt = el.get("src") or "", _text_out(el.get("alt"))
-        return f"![{alt}]({src.strip()})" if src and safe_url(src, image=True) else alt
+        # a model has no real image URLs to give: a src can only be a guess or a tracking pixel
+        return _text_out(el.get("alt"))
     # an unknown or layout tag (<center>, <font>, <p>, ...): its text stays, the tag goes
     return f" {inner} " if tag in BLOCK_TAGS or tag in TABLE_TAGS else inner
 
@@ -223,11 +223,21 @@ def plain_text(el: etree._Element) -> str:
     return "".join(parts)
 
 
+def sanitize_plain(text: str) -> str:
+    """Plain text (a table cell) with anything that would be live markup taken out: the text of
+    allowed and unknown tags stays, dropped elements go with their content, unsafe links are reduced
+    to their label. The result is still plain text: writers escape it for their format."""
+    if TAG_LIKE.search(text):
+        root = _fragment(text)
+        text = plain_text(root) if root is not None else TAG_LIKE.sub("", text)
+    return neutralise_markdown_links(text)
+
+
 def _clean_table(table: TableData) -> TableData:
-    # cells are plain text from lxml (scripts already left out by plain_text); the writers escape it
-    # for their format. Markdown links in a cell are checked like any other.
+    # cell text comes decoded from lxml, so '&lt;script&gt;' in the model's HTML is '<script>' here:
+    # it is cleaned like markup, since a consumer of the JSON may well render cells as HTML
     cells = [
-        c if "](" not in c.text else c.model_copy(update={"text": neutralise_markdown_links(c.text)})
+        c.model_copy(update={"text": sanitize_plain(c.text)}) if "<" in c.text or "](" in c.text else c
         for c in table.cells
     ]
     return table.model_copy(update={"cells": cells})
