@@ -15,9 +15,19 @@ from docpipe.writers.tables import to_markdown as table_to_markdown
 _BACKTICKS = re.compile(r"`{3,}")
 
 
+# inline math, $...$ or \(...\): a '<' in it is written as LaTeX's \lt, which a math renderer shows as '<'
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]+?(?<!\\)\$|\\\(.+?\\\)")
+
+
 def safe_text(text: str) -> str:
     """Text for a Markdown body: no live tags, no links with unsafe URLs."""
-    return neutralise_markdown_links(escape_tag_like(text))
+    if "<" in text:
+        parts, pos = [], 0
+        for m in _INLINE_MATH.finditer(text):
+            parts += [escape_tag_like(text[pos : m.start()]), _safe_latex(m.group(0))]
+            pos = m.end()
+        text = "".join([*parts, escape_tag_like(text[pos:])])
+    return neutralise_markdown_links(text)
 
 
 def fenced(body: str, info: str = "") -> str:

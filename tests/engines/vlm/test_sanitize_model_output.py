@@ -147,6 +147,8 @@ def para(text: str, kind: BlockType = BlockType.paragraph, **kw) -> Block:
         (para('<img src=x onerror="alert(1)">'), '&lt;img src=x onerror="alert(1)">'),
         (para("<!-- hidden --> <?php ?>"), "&lt;!-- hidden --> &lt;?php ?>"),
         (para("[click](javascript:alert(1))"), "click"),
+        # inside inline math a '<' becomes LaTeX's \lt, so the formula still renders
+        (para("Sei $a<b$ und \\(x<y\\), <i>q</i>"), "Sei $a\\lt b$ und \\(x\\lt y\\), <i>q</i>"),
         (para("Intro <script>", BlockType.heading, level=2), "## Intro &lt;script>"),
         (para("x", BlockType.formula, latex="x<y \\text{<script>}"), "$$\nx\\lt y \\text{\\lt script>}\n$$"),
         (para("a\n```\n<script>\n```", BlockType.code), "````\na\n```\n<script>\n```\n````"),
