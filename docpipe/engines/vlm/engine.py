@@ -7,6 +7,7 @@ point for a scheduler that keeps a bounded number of pages in flight (the backen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import re
 import time
@@ -19,7 +20,9 @@ from docpipe.engines.vlm.backends import Backend, VlmResponse, make_backend
 from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
 from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult
+from docpipe.engines.vlm.parse.model_text import clean_model_text, json_safe
 from docpipe.engines.vlm.parse.repetition import is_repetition_loop
+from docpipe.engines.vlm.parse.sanitize import sanitize_inline
 from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMismatch, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
@@ -143,6 +146,14 @@ class VlmEngine:
             except Exception as exc:
                 errors.append(f"{attempt.mode.name}: {exc}")
                 continue
+            # -- output safety: invalid text (lone surrogates, NUL) fails this page only; the reply
+            # is kept JSON-safe as raw_output and the pipeline falls back to the CPU engines
+            text, invalid = clean_model_text(resp.text)
+            resp = dataclasses.replace(resp, text=text)  # never mutate what the backend returned
+            if invalid:
+                errors.extend(f"{attempt.mode.name}: {p}" for p in invalid)
+                break
+            # -- end output safety
             try:
                 note = prof.check_visual_tokens(*image.size, resp.visual_tokens, resp.prompt_tokens)
             except VisualTokenMismatch as exc:  # the boxes would be wrong: no retry helps
@@ -176,7 +187,7 @@ class VlmEngine:
                 info.visual_tokens, info.visual_tokens_source = resp.visual_tokens, "engine"
         info.compression_ratio = round(text_tokens / max(info.visual_tokens, 1), 3)
         if parsed is None or resp is None:
-            raw.status, raw.error = "failed", "; ".join(errors)[:2000]
+            raw.status, raw.error = "failed", json_safe("; ".join(errors))[:2000]  # errors may quote replies
             info.raw_output = resp.text if resp is not None else None
             return raw
         truncated = not prof.finished(resp)
@@ -185,7 +196,7 @@ class VlmEngine:
             raw.status = "fallback"
             raw.error = "; ".join(["unparsable model output", *parsed.problems])[:2000]
             info.raw_output = resp.text
-            text = _TAGS.sub(" ", resp.text).strip()
+            text = sanitize_inline(_TAGS.sub(" ", resp.text))  # output safety: model text, unparsed
             raw.blocks = (
                 [
                     Block(
@@ -281,7 +292,11 @@ class VlmEngine:
         try:
             resp = await self.backend.agenerate(req)
         except Exception as exc:
-            return f"figure {block.id}: {exc}"
+            return json_safe(f"figure {block.id}: {exc}")
+        text, invalid = clean_model_text(resp.text)  # output safety: an invalid reading is dropped
+        resp = dataclasses.replace(resp, text=text)
+        if invalid:
+            return f"figure {block.id}: {'; '.join(invalid)}"
         if is_repetition_loop(resp.text, prof.finished(resp)):
             return f"figure {block.id}: repetition loop"
         reading = prof.parse_figure(resp.text)

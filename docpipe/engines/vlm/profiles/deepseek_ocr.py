@@ -22,9 +22,10 @@ from PIL import Image
 from docpipe.engines.vlm.backends.base import VlmRequest, VlmResponse
 from docpipe.engines.vlm.modes import DEEPSEEK_ENGINE_MODES, DeepSeekEngineMode, Mode
 from docpipe.engines.vlm.parse.draft import ParseResult
+from docpipe.engines.vlm.parse.fences import unwrap_reply_fence
 from docpipe.engines.vlm.parse.figures import FigureReading, read_figure_text
 from docpipe.engines.vlm.parse.grounding import _TAG, parse_grounded, strip_eos
-from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
+from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown_page
 from docpipe.engines.vlm.profiles.base import PageGeometry, Profile
 
 if TYPE_CHECKING:
@@ -145,9 +146,10 @@ class DeepSeekOcrProfile(Profile):
 
     def parse_page(self, text: str, geo: PageGeometry, settings: VlmSettings) -> ParseResult:
         text, _ = strip_eos(text)
+        text, _ = unwrap_reply_fence(text)
         if _TAG.search(text) or "<|ref|>" in text:
             return parse_grounded(text, geo.page_w, geo.page_h)
-        return ParseResult(drafts=parse_markdown(text.strip()))
+        return parse_markdown_page(text)
 
     def parse_figure(self, text: str) -> FigureReading:
         return read_figure_text(text)

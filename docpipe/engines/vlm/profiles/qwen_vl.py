@@ -22,7 +22,7 @@ from docpipe.engines.vlm.backends.base import VlmRequest
 from docpipe.engines.vlm.modes import Mode
 from docpipe.engines.vlm.parse.draft import ParseResult
 from docpipe.engines.vlm.parse.figures import FIGURE_JSON_PROMPT, FigureReading, read_figure_json
-from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
+from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown_page
 from docpipe.engines.vlm.parse.qwen_html import parse_qwen_html
 from docpipe.engines.vlm.profiles.base import PageGeometry, Profile, VisualTokenMismatch
 
@@ -220,7 +220,7 @@ class QwenVlProfile(Profile):
 
     def parse_page(self, text: str, geo: PageGeometry, settings: VlmSettings) -> ParseResult:
         if settings.task == "markdown":
-            return ParseResult(drafts=parse_markdown(text.strip()))
+            return parse_markdown_page(text)
         cw, ch = (1000.0, 1000.0) if self.variant.relative_boxes else (float(geo.sent_w), float(geo.sent_h))
         return parse_qwen_html(text, geo.page_w, geo.page_h, cw, ch)
 
