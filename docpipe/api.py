@@ -122,7 +122,9 @@ def view(
     data = src.read_bytes()
     notes = []
     if hashlib.sha256(data).hexdigest() != doc.doc_id:
-        notes.append(f"{src} is not the file that was converted (its content hash differs); boxes may not match")
+        notes.append(
+            f"{src} is not the file that was converted (its content hash differs); boxes may not match"
+        )
     source_doc = open_document(src, data, password=password)
     del data
     out = Path(out_path) if out_path is not None else json_path.with_name(json_path.stem + ".view.html")

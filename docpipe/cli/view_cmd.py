@@ -32,10 +32,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("json", type=Path, metavar="NAME.json", help="a Document JSON written by docpipe convert")
-    p.add_argument("-o", "--out", type=Path, help="HTML file to write (default: NAME.view.html beside the JSON)")
+    p.add_argument(
+        "-o", "--out", type=Path, help="HTML file to write (default: NAME.view.html beside the JSON)"
+    )
     p.add_argument("--dpi", type=float, default=72, help="resolution of the page images (default 72)")
     p.add_argument("--pages", help="1-based pages to show, e.g. 1-3,7 (default: all)")
-    p.add_argument("--source", type=Path, help="the PDF or image, when it is not at the path the JSON records")
+    p.add_argument(
+        "--source", type=Path, help="the PDF or image, when it is not at the path the JSON records"
+    )
     p.add_argument("--password", default="", help="password of an encrypted source PDF")
     p.set_defaults(func=run)
 

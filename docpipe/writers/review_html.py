@@ -75,7 +75,7 @@ section.page h2{{font-size:15px;margin:0 0 8px}}
 .canvas img{{display:block}}
 .canvas svg{{position:absolute;left:0;top:0;width:100%;height:100%;overflow:visible}}
 .noimg{{padding:20px;color:#a33;line-height:1.4}}
-g.b rect.bx{{stroke:var(--c);fill:var(--c);fill-opacity:.07;stroke-width:1.5px}}
+g.b rect.bx{{stroke:var(--c);fill:var(--c);fill-opacity:.07;stroke-width:2px}}
 g.b.furn rect.bx{{stroke-dasharray:4 3}}
 g.b rect.lb{{fill:var(--c)}}
 g.b text{{fill:#fff;font-family:sans-serif;font-weight:600}}
@@ -218,15 +218,20 @@ def _fmt_bbox(b: Iterable[float]) -> str:
 
 
 def _table_html(table: TableData) -> str:
-    # docpipe's own renderer (spans kept); it escapes cell text.
-    return to_html(table) if table.n_rows and table.cells else "<p><i>empty table grid</i></p>"
+    # docpipe's own renderer (spans kept); it escapes cell text but keeps control characters.
+    if not (table.n_rows and table.cells):
+        return "<p><i>empty table grid</i></p>"
+    clean = [c.model_copy(update={"text": _CONTROL.sub("", c.text)}) for c in table.cells]
+    return to_html(table.model_copy(update={"cells": clean}))
 
 
 def _block_content(block: Block) -> str:
     out: list[str] = []
     if block.table is not None:
-        out.append(f"<div class='m'>{block.table.n_rows} rows × {block.table.n_cols} columns, "
-                   f"{block.table.header_rows} header rows</div>")
+        out.append(
+            f"<div class='m'>{block.table.n_rows} rows × {block.table.n_cols} columns, "
+            f"{block.table.header_rows} header rows</div>"
+        )
         out.append(_table_html(block.table))
     if block.latex is not None:
         out.append(f"<div>LaTeX: <code class='latex'>{esc(block.latex)}</code></div>")
@@ -243,8 +248,11 @@ def _block_content(block: Block) -> str:
         out.append("<div class='m'>" + " · ".join(f"{k}: {esc(v)}" for k, v in extra if v) + "</div>")
     if block.chart is not None:
         ch = block.chart
-        out.append(f"<div class='m'>chart: {esc(ch.chart_type or '?')}"
-                   + (f" · caption: {esc(ch.caption)}" if ch.caption else "") + "</div>")
+        out.append(
+            f"<div class='m'>chart: {esc(ch.chart_type or '?')}"
+            + (f" · caption: {esc(ch.caption)}" if ch.caption else "")
+            + "</div>"
+        )
         if ch.data is not None:
             out.append(_table_html(ch.data))
     if block.figure is not None:
@@ -267,7 +275,8 @@ def _block_item(page_no: int, n: int, block: Block) -> str:
     t = block.type.value
     return (
         f"<li class='blk t-{t}' id='blk-{page_no}-{n}' data-box='bx-{page_no}-{n}'>"
-        f"<span class='n'>{n}</span> <span class='ty'>{t}</span> <span class='m'>{esc(' · '.join(meta))}</span>"
+        f"<span class='n'>{n}</span> <span class='ty'>{t}</span> "
+        f"<span class='m'>{esc(' · '.join(meta))}</span>"
         f"{_block_content(block)}</li>"
     )
 
@@ -310,7 +319,11 @@ def _page_meta(result: PageResult, notes: list[str]) -> str:
         rows.append(("timings", esc(", ".join(f"{k} {v * 1000:.1f} ms" for k, v in result.timings.items()))))
     if result.vlm is not None:
         v = result.vlm
-        vlm = [f"model {v.model}", f"mode {v.mode}", f"visual tokens {v.visual_tokens} ({v.visual_tokens_source})"]
+        vlm = [
+            f"model {v.model}",
+            f"mode {v.mode}",
+            f"visual tokens {v.visual_tokens} ({v.visual_tokens_source})",
+        ]
         for label, value in (
             ("predicted", v.predicted_visual_tokens),
             ("prompt tokens", v.prompt_tokens),
@@ -336,16 +349,25 @@ def _page_meta(result: PageResult, notes: list[str]) -> str:
 def _header(doc: Document, notes: list[str], css: str, pages: list[PageResult]) -> str:
     src = doc.source
     legend = "".join(
-        f"<span class='t-{t.value}' data-toggle='{t.value}' title='show/hide'>{t.value}</span>" for t in COLORS
+        f"<span class='t-{t.value}' data-toggle='{t.value}' title='show/hide'>{t.value}</span>"
+        for t in COLORS
     )
     legend += "<span class='labels' data-toggle='labels' title='show/hide'>labels</span>"
     rows = [
         ("source", esc(src.path)),
-        ("document", f"{esc(src.media_type)}, {src.page_count} pages, {src.size_bytes} bytes, "
-                     f"<span class='st {esc(doc.status.value)}'>{esc(doc.status.value)}</span>"
-                     + (f" <span class='note'>{esc(doc.error)}</span>" if doc.error else "")),
-        ("engine", esc(f"{doc.engine.name} · docpipe {doc.engine.docpipe_version} · "
-                       f"PyMuPDF {doc.engine.pymupdf_version} · config {doc.engine.config_hash[:12]}")),
+        (
+            "document",
+            f"{esc(src.media_type)}, {src.page_count} pages, {src.size_bytes} bytes, "
+            f"<span class='st {esc(doc.status.value)}'>{esc(doc.status.value)}</span>"
+            + (f" <span class='note'>{esc(doc.error)}</span>" if doc.error else ""),
+        ),
+        (
+            "engine",
+            esc(
+                f"{doc.engine.name} · docpipe {doc.engine.docpipe_version} · "
+                f"PyMuPDF {doc.engine.pymupdf_version} · config {doc.engine.config_hash[:12]}"
+            ),
+        ),
     ]
     rows += [("note", f"<span class='note'>{esc(n)}</span>") for n in notes]
     toc = "".join(
@@ -406,7 +428,9 @@ def _page_section(result: PageResult, source: pymupdf.Document | None, dpi: floa
             f"xmlns='http://www.w3.org/2000/svg'>{''.join(boxes)}</svg></div>"
         )
     except Exception as exc:  # one page that cannot be rendered must not lose the rest
-        canvas = f"<div class='canvas noimg'>page image unavailable: {esc(f'{type(exc).__name__}: {exc}')}</div>"
+        canvas = (
+            f"<div class='canvas noimg'>page image unavailable: {esc(f'{type(exc).__name__}: {exc}')}</div>"
+        )
     items = "".join(_block_item(page_no, n, b) for n, b in enumerate(result.blocks, 1))
     return (
         f"<section class='page' id='page-{page_no}' data-page='{page_no}'>"
