@@ -91,9 +91,9 @@ li.blk.sel,li.blk.hl{{background:#fff6cc}}
 li.blk .n{{display:inline-block;min-width:1.6em;text-align:center;background:var(--c);color:#fff;
  border-radius:3px;font-weight:600}}
 li.blk .ty{{font-weight:600;color:var(--c)}} li.blk .m{{color:#888;font-size:11px}}
-.tx{{white-space:pre-wrap;word-break:break-word;margin:2px 0}}
+.tx{{white-space:pre-wrap;word-break:break-word;margin:2px 0;max-height:16em;overflow:auto}}
 .side table{{border-collapse:collapse;margin:4px 0;font-size:12px}}
-.side td,.side th{{border:1px solid #bbb;padding:1px 4px;vertical-align:top}}
+.side td,.side th{{border:1px solid #bbb;padding:1px 4px;vertical-align:top;white-space:pre-wrap}}
 .side th{{background:#eee}}
 code,pre{{font-family:ui-monospace,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word}}
 {types}
@@ -139,6 +139,7 @@ _JS = """
   }
   document.addEventListener('mouseover', function (ev) { hover(ev, true); });
   document.addEventListener('mouseout', function (ev) { hover(ev, false); });
+  document.body.setAttribute('data-viewer', 'ready');  // the CSP let the script run
 })();
 """
 
@@ -197,7 +198,7 @@ def bboxes_unrotated(page: pymupdf.Page, result: PageResult) -> bool:
 
 def render_page_png(page: pymupdf.Page, dpi: float, turn: int) -> tuple[bytes, int, int]:
     """The page as displayed, turned clockwise by `turn` degrees (the frame OCR recognised it in)."""
-    pix = page.get_pixmap(dpi=dpi, alpha=False)
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(dpi / 72.0, dpi / 72.0), alpha=False)
     if not turn % 360:
         return pix.tobytes("png"), pix.width, pix.height
     from PIL import Image

@@ -161,6 +161,7 @@ def test_pages_option_and_errors(converted, tmp_path, capsys) -> None:
     assert main(["view", str(json_path), "--pages", "2", "-o", str(out), "--dpi", "50"]) == 0
     tree = lxml.html.fromstring(out.read_bytes())
     assert [s.get("id") for s in tree.xpath("//section[@class='page']")] == ["page-2"]
+    assert len(tree.xpath("//section[@id='page-2']//img")) == 1 and "unavailable" not in tree.text_content()
     assert parse_pages("1-3,7") == {0, 1, 2, 6}
     assert main(["view", str(json_path), "--pages", "3-1"]) == 2
     # The source moved: a clear error naming it, and --source to point at it.
@@ -263,3 +264,20 @@ def test_screenshot(converted, tmp_path) -> None:
             assert _near(screen, ox + x, oy + y, color), (block.id, block.type, x, y)
     # And not where no box is: the right margin of page 1 is plain paper.
     assert (screen[oy + 700 : oy + 800, ox + 560 : ox + 590] > 240).all()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup --dev installs it)")
+def test_viewer_script_runs_under_its_csp(converted, tmp_path) -> None:
+    """The CSP names the script by hash: a hash that did not match would leave the page without its
+    clicks and hovers, silently. The script marks the body when it has run."""
+    _, html_path = converted
+    cmd = [
+        CHROMIUM,
+        *FLAGS,
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--dump-dom",
+        html_path.resolve().as_uri(),
+    ]
+    dom = subprocess.run(cmd, check=True, capture_output=True, timeout=120, text=True).stdout
+    body = lxml.html.fromstring(dom).xpath("//body")[0]
+    assert body.get("data-viewer") == "ready"
