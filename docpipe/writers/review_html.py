@@ -196,9 +196,15 @@ def bboxes_unrotated(page: pymupdf.Page, result: PageResult) -> bool:
     return bool(bbs) and not all(fits(disp, b) for b in bbs) and all(fits(unrot, b) for b in bbs)
 
 
+MAX_PAGE_PIXELS = 16_000_000  # a poster-sized page is shown at a lower dpi rather than as a 1 GB raster
+
+
 def render_page_png(page: pymupdf.Page, dpi: float, turn: int) -> tuple[bytes, int, int]:
     """The page as displayed, turned clockwise by `turn` degrees (the frame OCR recognised it in)."""
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(dpi / 72.0, dpi / 72.0), alpha=False)
+    zoom = dpi / 72.0
+    area = max(page.rect.width * page.rect.height, 1.0)
+    zoom = min(zoom, (MAX_PAGE_PIXELS / area) ** 0.5 * 0.995)  # pixel edges round up
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
     if not turn % 360:
         return pix.tobytes("png"), pix.width, pix.height
     from PIL import Image
@@ -401,8 +407,10 @@ def _page_section(result: PageResult, source: pymupdf.Document | None, dpi: floa
             raise ValueError(f"the source has only {source.page_count} pages")
         page = source.load_page(result.index)
         turn = result.rotation % 360
-        png, w_px, h_px = render_page_png(page, dpi, turn)
-        w_pt, h_pt = w_px * 72.0 / dpi, h_px * 72.0 / dpi
+        png, _, _ = render_page_png(page, dpi, turn)
+        w_pt, h_pt = page.rect.width, page.rect.height
+        if turn in (90, 270):
+            w_pt, h_pt = h_pt, w_pt
         to_display = None
         if bboxes_unrotated(page, result):
             to_display = page.rotation_matrix

@@ -188,3 +188,10 @@ def test_view_api_writes_atomically(tmp_path, monkeypatch) -> None:
         docpipe.view(json_path, tmp_path / "again.html")
     assert not (tmp_path / "again.html").exists()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_poster_pages_are_capped_in_pixels() -> None:
+    pdf = pymupdf.open()
+    pdf.new_page(width=10_000, height=8_000)
+    _, w, h = render_page_png(pdf[0], 72, 0)
+    assert w * h <= review_html.MAX_PAGE_PIXELS and abs(w / h - 10 / 8) < 0.01
