@@ -77,7 +77,7 @@ section.page h2{{font-size:15px;margin:0 0 8px}}
 .noimg{{padding:20px;color:#a33;line-height:1.4}}
 g.b rect.bx{{stroke:var(--c);fill:var(--c);fill-opacity:.07;stroke-width:2px}}
 g.b.furn rect.bx{{stroke-dasharray:4 3}}
-g.b rect.lb{{fill:var(--c)}}
+g.b rect.lb{{fill:var(--c);fill-opacity:.85}}
 g.b text{{fill:#fff;font-family:sans-serif;font-weight:600}}
 g.b:hover rect.bx,g.b.hl rect.bx{{fill-opacity:.25;stroke-width:3px}}
 g.b.sel rect.bx{{fill-opacity:.3;stroke-width:3px}}
