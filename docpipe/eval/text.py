@@ -1,7 +1,7 @@
 """Text similarity between a prediction and a reference, after Markdown-aware normalization.
 
-Both sides go through the same normalization (entities decoded, Unicode NFC, HTML tags and Markdown punctuation
-dropped, whitespace collapsed), so the score measures recognised content and reading order, not
+Both sides go through the same normalization (entities decoded, Unicode NFC, HTML tags and Markdown
+punctuation dropped, whitespace collapsed), so the score measures recognised content and reading order, not
 formatting choices such as `##` versus `###` or pipe versus HTML tables.
 """
 
