@@ -207,6 +207,8 @@ class _Stats:
     last_completion: float | None = None
     #: (start, end, ideal cost, sequences in the step) per step
     timeline: deque = field(default_factory=lambda: deque(maxlen=MAX_TIMELINE))
+    #: ("in" | "out", time) per request, for diagnosing how a client feeds the engine
+    events: deque = field(default_factory=lambda: deque(maxlen=MAX_TIMELINE))
 
 
 def _window(timeline, a: float, b: float, m: int) -> tuple[float, float, float]:
@@ -248,6 +250,7 @@ class Simulator:
             st.received += 1
             st.first_arrival = now if st.first_arrival is None else st.first_arrival
             st.last_arrival = now
+            st.events.append(("in", now))
         self.waiting.append(seq)
         with self._lock:
             st.max_in_flight = max(st.max_in_flight, len(self.waiting) + len(self.running))
@@ -306,6 +309,8 @@ class Simulator:
                     done_now += 1
                     if not seq.done.done():
                         seq.done.set_result(clock)
+                    with self._lock:
+                        self.stats.events.append(("out", clock))
             self.running = still
             if done_now:
                 with self._lock:
