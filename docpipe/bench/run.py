@@ -9,9 +9,13 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docpipe.config import Config
 from docpipe.sources.discover import iter_inputs
+
+if TYPE_CHECKING:
+    from docpipe.bench.vlm_simulator import SimConfig
 
 BASELINES = ("pymupdf4llm",)
 
@@ -52,6 +56,15 @@ class ToolResult:
         return {k: statistics.median(r["stages"].get(k, 0.0) for r in self.runs) for k in sorted(keys)}
 
     @property
+    def sim(self) -> dict[str, float] | None:
+        """Medians of the simulated engine's figures over the runs (None without a simulator)."""
+        runs = [r["sim"] for r in self.runs if r.get("sim")]
+        if not runs:
+            return None
+        keys = [k for k, v in runs[0].items() if isinstance(v, int | float)]
+        return {k: statistics.median(r.get(k, 0.0) for r in runs) for k in keys}
+
+    @property
     def vlm(self) -> dict[str, float]:
         keys = {k for r in self.runs for k in r["vlm"]}
         return {k: statistics.median(r["vlm"].get(k, 0.0) for r in self.runs) for k in sorted(keys)}
@@ -88,6 +101,28 @@ class ToolResult:
                 if v["seconds"]
                 else None,
             }
+        sim = self.sim
+        if sim is not None and sim.get("completed"):
+            pages = max(1, self.pages)
+            out["vlm_sim"] = {
+                "capacity": sim.get("capacity"),
+                "capacity_run": sim.get("capacity_run"),
+                "occupancy": sim.get("occupancy"),
+                "requests": int(sim["completed"]),
+                "rejected": int(sim.get("rejected", 0)),
+                "max_in_flight": int(sim.get("max_in_flight", 0)),
+                "requests_per_second": sim.get("requests_per_s"),
+                "output_tokens_per_second": sim.get("output_tokens_per_s"),
+                "prompt_tokens_per_second": sim.get("prompt_tokens_per_s"),
+                "vlm_tokens_per_second": round(
+                    sim.get("output_tokens_per_s", 0.0) + sim.get("prompt_tokens_per_s", 0.0), 1
+                ),
+                "visual_tokens_per_page": round(sim["visual_tokens"] / pages, 1),
+                "peak_output_tokens_per_second": sim.get("peak_output_tokens_per_s"),
+                "feed_seconds": sim.get("feed_s"),
+                "run_seconds": sim.get("run_s"),
+                "stall_seconds": sim.get("stall_s"),
+            }
         return out
 
 
@@ -113,10 +148,26 @@ def run_bench(
     baseline: str | None = "pymupdf4llm",
     repeat: int = 1,
     progress=None,
+    vlm_sim: SimConfig | None = None,
 ) -> list[ToolResult]:
+    """With `vlm_sim`, a simulated vLLM server runs on a thread of this process for the whole
+    bench, docpipe's VLM engine is pointed at it, and each docpipe run records its statistics."""
     files = [str(p) for p in iter_inputs(inputs)]
     if not files:
         raise FileNotFoundError("no PDF or image files among the inputs")
+    if vlm_sim is None:
+        return _run_bench(files, config, workers, baseline, repeat, progress, None)
+    from docpipe.bench.vlm_simulator import SimServer
+
+    with SimServer(vlm_sim) as sim:
+        vlm = config.vlm.model_copy(update={"backend": "openai", "base_url": sim.url, "model": vlm_sim.model})
+        # every page goes to the simulated engine: that is what is measured
+        convert = config.convert.model_copy(update={"engine": "vlm"})
+        config = config.model_copy(update={"vlm": vlm, "convert": convert})
+        return _run_bench(files, config, workers, baseline, repeat, progress, sim)
+
+
+def _run_bench(files, config, workers, baseline, repeat, progress, sim) -> list[ToolResult]:
     results = [ToolResult("docpipe")] + ([ToolResult(baseline)] if baseline else [])
     with tempfile.TemporaryDirectory(prefix="docpipe-bench-") as tmp:
         for i in range(repeat):
@@ -130,7 +181,13 @@ def run_bench(
                     }
                 if progress:
                     progress(f"run {i + 1}/{repeat}: {res.tool} on {len(files)} files")
-                res.runs.append(_child(req))
+                if sim is not None and res.tool == "docpipe":
+                    sim.reset()
+                    run = _child(req)
+                    run["sim"] = sim.stats()
+                    res.runs.append(run)
+                else:
+                    res.runs.append(_child(req))
     return results
 
 
@@ -165,6 +222,16 @@ def format_report(results: list[ToolResult]) -> str:
         ratio = rows[0]["pages_per_second"] / rows[1]["pages_per_second"]
         lines.append(
             f"docpipe / {rows[1]['tool']}: x{ratio:.2f} pages/s ({rows[0]['runs']} runs each, medians)"
+        )
+    if "vlm_sim" in rows[0]:
+        s = rows[0]["vlm_sim"]
+        lines.append(
+            f"simulated vLLM: capacity kept busy {s['capacity'] * 100:.1f}% "
+            f"(whole run incl. final drain {s['capacity_run'] * 100:.1f}%, slot occupancy "
+            f"{s['occupancy'] * 100:.1f}%), {s['requests_per_second']} requests/s, "
+            f"{s['vlm_tokens_per_second']} VLM tokens/s ({s['output_tokens_per_second']} output, "
+            f"peak {s['peak_output_tokens_per_second']}), {s['visual_tokens_per_page']} visual tokens/page, "
+            f"at most {s['max_in_flight']} requests in flight"
         )
     for r in rows:
         for f in r["failed"]:

@@ -7,6 +7,7 @@ import json
 import sys
 
 from docpipe.bench.run import BASELINES, format_report, run_bench
+from docpipe.bench.vlm_simulator import add_sim_arguments, sim_config_from_args
 from docpipe.cli.convert_cmd import add_config_arguments, config_or_usage_error
 
 
@@ -17,16 +18,29 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Convert the inputs with docpipe and with a baseline on the same files, alternating "
         "run by run, each in a fresh interpreter (so peak memory is its own), and report medians "
         "and the ratio. Outputs go to a temporary folder. Machines are noisy: compare ratios.",
-        epilog="example: docpipe bench corpus/ --engine textlayer --workers 2 --repeat 3",
+        epilog="examples: docpipe bench corpus/ --engine textlayer --workers 2 --repeat 3\n"
+        "          docpipe bench corpus/ --engine vlm --vlm-sim --max-concurrency 16 --sim-max-num-seqs 32",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="PDF/image files, folders or quoted globs")
     p.add_argument(
-        "--baseline", default="pymupdf4llm", choices=[*BASELINES, "none"], help="what to compare against"
+        "--baseline",
+        choices=[*BASELINES, "none"],
+        help="what to compare against (default pymupdf4llm; none with --vlm-sim)",
     )
     p.add_argument("--repeat", type=int, default=1, help="runs per tool; medians are reported (default 1)")
     p.add_argument("--workers", type=int, default=0, help="docpipe worker processes (default: core count)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     add_config_arguments(p)
+    sim = p.add_argument_group(
+        "simulated vLLM (--vlm-sim)",
+        "Serve a simulated vLLM DeepSeek-OCR engine on 127.0.0.1 from this process and run every page "
+        "through docpipe's VLM engine against it (--max-concurrency requests in flight per worker). "
+        "Reports the share of the engine's capacity docpipe keeps busy; see "
+        "docpipe/bench/vlm_simulator.py for the cost model.",
+    )
+    sim.add_argument("--vlm-sim", action="store_true", help="bench the VLM engine against the simulator")
+    add_sim_arguments(sim, prefix="sim-")
     p.set_defaults(func=run)
 
 
@@ -36,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     config = config_or_usage_error(args)
     if config is None:
         return 2
-    baseline = None if args.baseline == "none" else args.baseline
+    vlm_sim = sim_config_from_args(args, prefix="sim-") if args.vlm_sim else None
+    baseline = args.baseline or ("none" if vlm_sim else "pymupdf4llm")
+    baseline = None if baseline == "none" else baseline
     try:
         results = run_bench(
             args.inputs,
@@ -45,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
             baseline=baseline,
             repeat=max(1, args.repeat),
             progress=None if args.json else lambda msg: print(msg, file=sys.stderr),
+            vlm_sim=vlm_sim,
         )
     except (FileNotFoundError, RuntimeError) as exc:
         print(f"docpipe: {exc}", file=sys.stderr)
