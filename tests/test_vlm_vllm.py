@@ -145,35 +145,36 @@ def test_deepseek_requests_follow_the_offline_recipe():
 
 
 def test_figure_requests_join_while_pages_run():
-    """Page 0 has a figure; page 1 is slow and finishes only once the figure request has been added.
-    With generate() batches the figure would wait for page 1's batch to end: here it joins the
-    running batch, and page 1 was still running when it did."""
-    figure_added: list[bool] = []
+    """Page 0 has a figure; page 1 finishes only once that figure's request has been added. With
+    generate() batches the figure would wait for page 1's batch to end: here it joins the running
+    batch. Page 0 in turn waits until page 1 is inside the engine, so the order of arrival is fixed."""
 
     def reply(prompt):
         return "A chart." if "Parse the figure." in prompt["prompt"] else FIGURE_PAGE
 
-    slow_prompt: list = [None]
-    engine = FakeEngine(reply, hold=lambda p: p is slow_prompt[0] and not figure_added)
-    original_add = engine.add_request
-
-    def add(rid, prompt, params):
+    def kind(prompt) -> str:
         if "Parse the figure." in prompt["prompt"]:
-            figure_added.append(True)
-        elif slow_prompt[0] is None and len(engine.added) == 1:
-            slow_prompt[0] = prompt  # the second page request
-        return original_add(rid, prompt, params)
+            return "figure"
+        return "page1" if prompt["multi_modal_data"]["image"].width < 480 else "page0"
 
-    engine.add_request = add
+    def hold(prompt) -> bool:
+        added = {kind(p) for _, p, _, _ in engine.added}
+        return {"page0": "page1" not in added, "page1": "figure" not in added}.get(kind(prompt), False)
+
+    engine = FakeEngine(reply, hold=hold)
     s = deepseek()
-    doc, inputs = pages(2)
+    doc = pymupdf.open()
+    for width in (612, 540):  # page 1 is narrower: its image tells the engine which page it is
+        doc.new_page(width=width, height=792).insert_text((72, 90), "A page with a figure.", fontsize=11)
+    inputs = [PageInput(source_name="t.pdf", index=i, page=doc[i]) for i in range(2)]
     backend = VllmBackend(s, llm=FakeLLM(engine), sampling_params_cls=Params)
     raws = VlmEngine(s, backend=backend).process(inputs)
     assert [r.status for r in raws] == ["ok", "ok"]
-    figure = next(entry for entry in engine.added if "Parse the figure." in entry[1]["prompt"])
-    page1_id = next(rid for rid, p, _, _ in engine.added if p is slow_prompt[0])
-    assert page1_id in figure[3], "the figure request waited for the slow page"
-    assert all(held < engine.max_hold for _, _, held in engine.running.values())
+    kinds = [kind(p) for _, p, _, _ in engine.added]
+    assert kinds.count("figure") == 2  # a figure on each page (the same reply)
+    first_figure = next(entry for entry in engine.added if kind(entry[1]) == "figure")
+    page1_id = next(rid for rid, p, _, _ in engine.added if kind(p) == "page1")
+    assert page1_id in first_figure[3], "the figure request waited for the slow page to end"
     doc.close()
 
 

@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ class VlmEngine:
         #: figure crops by block id, kept here when no image_sink is given
         self.crops: dict[str, bytes] = {}
         self._warned: set[str] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None  # started by the first process()
         if self.settings.mode != "auto":
             self.profile.mode(self.settings.mode)  # fail early on a mode the profile does not have
 
@@ -75,21 +77,33 @@ class VlmEngine:
 
     # -- Engine protocol ------------------------------------------------------------------------
     def process(self, pages: Sequence[PageInput]) -> list[RawPage]:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(self.aprocess(pages))
-        # Called from code that already runs an event loop (a notebook): run ours beside it.
-        with ThreadPoolExecutor(max_workers=1) as runner:
-            return runner.submit(asyncio.run, self.aprocess(pages)).result()
+        """Recognise a window of pages. All windows run on the engine's one event loop, so the
+        backend's connections and its cap on requests in flight carry over from window to window."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="docpipe-vlm-loop", daemon=True).start()
+        return asyncio.run_coroutine_threadsafe(self.aprocess(pages), self._loop).result()
 
     async def aprocess(self, pages: Sequence[PageInput]) -> list[RawPage]:
         try:
             return list(await asyncio.gather(*(self.aprocess_page(p) for p in pages)))
         finally:
-            close = getattr(self.backend, "aclose", None)
-            if close is not None:
-                await close()
+            # a caller's own loop (not the engine's) takes its connections with it
+            if asyncio.get_running_loop() is not self._loop:
+                await self._aclose_backend()
+
+    async def _aclose_backend(self) -> None:
+        close = getattr(self._backend, "aclose", None)
+        if close is not None:
+            await close()
+
+    def close(self) -> None:
+        """Close the backend's connections and stop the engine's threads (idempotent)."""
+        loop, self._loop = self._loop, None
+        if loop is not None:
+            asyncio.run_coroutine_threadsafe(self._aclose_backend(), loop).result()
+            loop.call_soon_threadsafe(loop.stop)
+        self._mupdf_thread.shutdown(wait=False)
 
     # -- one page -------------------------------------------------------------------------------
     def _plan(self, page: PageInput, raster) -> tuple[list[_Attempt], int, float, int]:
@@ -112,7 +126,10 @@ class VlmEngine:
 
     def _render_and_plan(self, page: PageInput):
         raster = render_page(page, self.settings.dpi, self.settings.max_render_pixels)
-        return raster, self._plan(page, raster)
+        plan = self._plan(page, raster)
+        # the first attempt's image is sized here too: resampling a page costs ~0.1 s of CPU, which on
+        # the event loop would hold back every request and reply in flight
+        return raster, plan, self.profile.prepare_image(raster, plan[0][0].mode)
 
     async def aprocess_page(self, page: PageInput) -> RawPage:
         s, prof = self.settings, self.profile
@@ -122,9 +139,9 @@ class VlmEngine:
             # Rendering runs on the engine's one MuPDF thread (MuPDF must not be entered from two
             # threads at once), so the event loop stays free: requests already rendered go out,
             # and the model works while the next pages render.
-            raster, (plan, vt, ratio, text_tokens) = await asyncio.get_running_loop().run_in_executor(
-                self._mupdf_thread, self._render_and_plan, page
-            )
+            loop = asyncio.get_running_loop()
+            rendered = await loop.run_in_executor(self._mupdf_thread, self._render_and_plan, page)
+            raster, (plan, vt, ratio, text_tokens), first_image = rendered
         except Exception as exc:  # a page PyMuPDF cannot render: the pipeline falls back
             raw.status, raw.error = "failed", f"render failed: {exc}"
             return raw
@@ -136,7 +153,11 @@ class VlmEngine:
         used = plan[0].mode
         t1 = time.perf_counter()
         for attempt in plan:
-            image = prof.prepare_image(raster, attempt.mode)
+            image = (
+                first_image
+                if attempt is plan[0]
+                else await asyncio.to_thread(prof.prepare_image, raster, attempt.mode)
+            )
             req = prof.page_request(image, attempt.mode, s)
             req.temperature = attempt.temperature
             req.tag = f"p{page.index}"
