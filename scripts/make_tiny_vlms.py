@@ -120,7 +120,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _write_tokenizer(folder: Path, specials: list[tuple[str, bool]], config: dict[str, Any]) -> dict[str, int]:
+def _write_tokenizer(
+    folder: Path, specials: list[tuple[str, bool]], config: dict[str, Any]
+) -> dict[str, int]:
     tok = build_tokenizer(specials, VOCAB_SIZE)
     tok.save(str(folder / "tokenizer.json"))
     ids = {t: tok.token_to_id(t) for t, _ in specials}
@@ -298,7 +300,11 @@ def make_deepseek_ocr(folder: Path, version: int = 1) -> None:
     _write_json(folder / "config.json", config)
     _write_json(
         folder / "generation_config.json",
-        {"bos_token_id": language["bos_token_id"], "eos_token_id": language["eos_token_id"], "do_sample": False},
+        {
+            "bos_token_id": language["bos_token_id"],
+            "eos_token_id": language["eos_token_id"],
+            "do_sample": False,
+        },
     )
 
 
