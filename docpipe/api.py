@@ -1,4 +1,5 @@
-"""The Python API: `docpipe.convert(path) -> Document`, `docpipe.convert_to(paths, out_dir)`."""
+"""The Python API: `docpipe.convert(path) -> Document`, `docpipe.convert_to(paths, out_dir)`,
+`docpipe.view(json_path) -> Path` (an HTML review page)."""
 
 from __future__ import annotations
 
@@ -57,3 +58,79 @@ def convert_to(
 
     cfg = _config(config, engine, overrides)
     return run_batch(list(inputs), Path(out_dir), cfg, workers=workers, progress=progress)
+
+
+def _source_path(doc: Document, json_path: Path, source: str | Path | None) -> Path:
+    """The file the JSON was converted from: --source, else source.path as recorded (relative to the
+    working directory then to the JSON's folder), else the same name beside the JSON."""
+    from docpipe.errors import InputError
+
+    if source is not None:
+        path = Path(source)
+        if not path.is_file():
+            raise InputError(str(path), "source file not found")
+        return path
+    recorded = Path(doc.source.path)
+    candidates = [recorded]
+    if not recorded.is_absolute():
+        candidates.append(json_path.parent / recorded)
+    candidates.append(json_path.parent / doc.source.name)
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise InputError(
+        str(recorded),
+        f"the source of {json_path.name} is not there any more (moved or deleted); "
+        "point at it with --source PATH (Python: source=PATH)",
+    )
+
+
+def view(
+    json_path: str | Path,
+    out_path: str | Path | None = None,
+    dpi: float = 72,
+    pages: set[int] | None = None,
+    source: str | Path | None = None,
+    password: str = "",
+) -> Path:
+    """Write a self-contained HTML review page for a NAME.json docpipe wrote: each page image with its
+    blocks drawn as numbered, coloured boxes, the engine and route of each page, tables as parsed.
+    Returns the path written (default: NAME.view.html beside the JSON). `pages`: 0-based indexes.
+
+    >>> docpipe.view("out/paper.json")   # -> Path('out/paper.view.html')
+
+    Raises docpipe.errors.InputError when the JSON is not a docpipe Document or the source PDF or
+    image cannot be found or opened.
+    """
+    import hashlib
+
+    import pydantic
+
+    from docpipe.errors import InputError
+    from docpipe.sources.pdf import open_document
+    from docpipe.writers.atomic import atomic_text_writer
+    from docpipe.writers.review_html import write_review
+
+    json_path = Path(json_path)
+    try:
+        doc = Document.model_validate_json(json_path.read_bytes())
+    except OSError as exc:
+        raise InputError(str(json_path), f"cannot read file: {exc.strerror or exc}") from exc
+    except pydantic.ValidationError as exc:
+        raise InputError(str(json_path), f"not a docpipe Document JSON: {exc.errors()[0]['msg']}") from exc
+    src = _source_path(doc, json_path, source)
+    data = src.read_bytes()
+    notes = []
+    if hashlib.sha256(data).hexdigest() != doc.doc_id:
+        notes.append(
+            f"{src} is not the file that was converted (its content hash differs); boxes may not match"
+        )
+    source_doc = open_document(src, data, password=password)
+    del data
+    out = Path(out_path) if out_path is not None else json_path.with_name(json_path.stem + ".view.html")
+    try:
+        with atomic_text_writer(out) as fh:
+            write_review(doc, source_doc, fh, dpi=dpi, pages=pages, notes=notes)
+    finally:
+        source_doc.close()
+    return out

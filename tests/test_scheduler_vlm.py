@@ -1,12 +1,10 @@
 """The scheduler with the VLM engine: a window of pages goes out concurrently, never more than
---max-concurrency requests in flight; a slow server slows the batch instead of piling requests up;
-vLLM offline batches are bounded by count and visual tokens."""
+--max-concurrency requests in flight; a slow server slows the batch instead of piling requests up."""
 
 from __future__ import annotations
 
 import threading
 import time
-from types import SimpleNamespace
 
 import pymupdf
 import pytest
@@ -16,7 +14,6 @@ pytest.importorskip("httpx")
 from test_vlm_support_server import FakeChatServer, user_text  # noqa: E402
 
 from docpipe.cli.main import main  # noqa: E402
-from docpipe.engines.vlm.backends.vllm_offline import split_batch  # noqa: E402
 
 PAGE = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line of recognised text.\n"
 
@@ -54,11 +51,3 @@ def test_concurrency_cap_and_backpressure(tmp_path):
     assert elapsed >= 3 * 0.25 - 0.05  # ceil(8 / 3) rounds of a 0.25 s server
     assert "A line of recognised text." in (out / "eight.md").read_text()
 
-
-def test_vllm_batches_bounded_by_count_and_visual_tokens():
-    reqs = [(SimpleNamespace(visual_tokens=vt), None) for vt in (256, 256, 400, 100, 1000, 64, 64)]
-    groups = split_batch(reqs, max_size=3, max_visual_tokens=800)
-    sizes = [[r.visual_tokens for r, _ in g] for g in groups]
-    assert sizes == [[256, 256], [400, 100], [1000], [64, 64]]
-    assert all(len(g) <= 3 for g in groups)
-    assert [len(g) for g in split_batch(reqs, max_size=2, max_visual_tokens=10**6)] == [2, 2, 2, 1]

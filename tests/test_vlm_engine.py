@@ -34,6 +34,11 @@ def make_page(text_lines: int = 3) -> tuple[pymupdf.Document, PageInput]:
     return doc, PageInput(source_name="t.pdf", index=0, page=page, route_reason="forced")
 
 
+def sent_size(body: dict) -> tuple[int, int]:
+    data = image_url(body)["url"].split(",")[1]
+    return Image.open(io.BytesIO(__import__("base64").b64decode(data))).size
+
+
 def settings(url: str, **kw) -> VlmSettings:
     base = dict(model="deepseek-ai/DeepSeek-OCR", base_url=url, backoff=0.01, timeout=5.0, dpi=72)
     base.update(kw)
@@ -54,18 +59,21 @@ def test_page_pass_figure_pass_and_mode_record():
         (raw,) = eng.process([page])
     assert raw.status == "ok" and raw.error is None, raw.error
     assert raw.engine == "vlm" and raw.route_reason == "forced"
-    # compression-aware mode: ~3 lines of text -> the cheapest mode
-    assert raw.vlm.mode == "tiny" and raw.vlm.visual_tokens == 64
+    # compression-aware: ~3 lines of text -> the global view alone, the fewest tokens vLLM's Gundam
+    # mode gives (this server reports no token ids, so the count is docpipe's prediction)
+    assert raw.vlm.mode == "global" and raw.vlm.visual_tokens == 273
+    assert raw.vlm.visual_tokens_source == "predicted"
     assert raw.vlm.text_tokens and raw.vlm.compression_ratio == pytest.approx(
-        raw.vlm.text_tokens / 64, abs=1e-3
+        raw.vlm.text_tokens / 273, abs=1e-3
     )
     page_req, fig_req = srv.requests
     assert user_text(page_req) == "<|grounding|>Convert the document to markdown."
-    assert page_req["mm_processor_kwargs"] == {"base_size": 512, "image_size": 512, "crop_mode": False}
+    # the resolution is the engine's: no per-request processor options, which vLLM refuses
+    assert "mm_processor_kwargs" not in page_req
     assert page_req["vllm_xargs"]["ngram_size"] == 30
     assert user_text(fig_req) == "Parse the figure."
     sent = Image.open(io.BytesIO(__import__("base64").b64decode(image_url(page_req)["url"].split(",")[1])))
-    assert max(sent.size) <= 512
+    assert max(sent.size) <= 640  # at most one tile: the global view only
     blocks = raw.blocks
     assert [b.id for b in blocks] == [f"p0-b{i}" for i in range(len(blocks))]
     chart = next(b for b in blocks if b.type == BlockType.chart)
@@ -112,8 +120,9 @@ def test_loop_is_retried_with_another_mode_and_temperature():
         (raw,) = VlmEngine(settings(srv.base_url, figure_pass=False)).process([page])
     first, second = srv.requests
     assert first["temperature"] == 0.0 and second["temperature"] == 0.3
-    assert first["mm_processor_kwargs"]["base_size"] != second["mm_processor_kwargs"]["base_size"]
-    assert raw.status == "ok" and raw.vlm.mode == "small" and raw.vlm.visual_tokens == 100
+    # the retry sends the page at the other size: tiled (a 612 x 792 px raster at 72 dpi: 2 x 3 tiles)
+    assert sent_size(first) == (495, 640) and sent_size(second) == (612, 792)
+    assert raw.status == "ok" and raw.vlm.mode == "tiled" and raw.vlm.visual_tokens == 903
     doc.close()
 
 
@@ -168,8 +177,10 @@ def test_generic_structured_mode_sends_schema(tmp_path):
 
 
 def test_unknown_mode_is_rejected_early():
-    with pytest.raises(ValueError, match="gundam"):
+    with pytest.raises(ValueError, match="global, tiled"):
         VlmEngine(VlmSettings(mode="ultra"))
+    with pytest.raises(ValueError, match="gundam"):  # the engine's own mode is checked too
+        VlmEngine(VlmSettings(engine_mode="ultra"))
 
 
 def test_text_tokens_from_ink_when_there_is_no_text_layer():

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
-from docpipe.engines.vlm.modes import choose_mode
+from docpipe.engines.vlm.modes import DEEPSEEK_ENGINE_MODES, choose_mode, deepseek_visual_tokens
 from docpipe.engines.vlm.parse.figures import looks_like_smiles, read_figure_json, read_figure_text
 from docpipe.engines.vlm.parse.grounding import parse_grounded
 from docpipe.engines.vlm.parse.html_tables import parse_html_tables
@@ -14,8 +15,13 @@ from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
 from docpipe.engines.vlm.parse.qwen_html import parse_qwen_html
 from docpipe.engines.vlm.parse.repetition import is_repetition_loop, periodic_tail
 from docpipe.engines.vlm.parse.structured import page_json_schema, parse_structured
-from docpipe.engines.vlm.profiles import DeepSeekOcrProfile, GenericProfile, QwenVlProfile, profile_for
-from docpipe.engines.vlm.profiles.deepseek_ocr import MODES
+from docpipe.engines.vlm.profiles import (
+    DeepSeekOcr2Profile,
+    DeepSeekOcrProfile,
+    GenericProfile,
+    QwenVlProfile,
+    profile_for,
+)
 from docpipe.model import BlockType
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures" / "vlm"
@@ -224,21 +230,48 @@ def test_figure_readings():
     assert j.kind == "chemical_structure" and j.smiles == "C1CC("
 
 
+def test_deepseek_visual_tokens_follow_vllm():
+    # vLLM's own counts (seen on the real engine): 273 for an image of at most 640 px, 903 for a
+    # portrait page in 2 x 3 tiles; the fixed-size modes 73 / 111 / 273 / 421
+    assert deepseek_visual_tokens(640, 640) == 273 and deepseek_visual_tokens(600, 300) == 273
+    assert deepseek_visual_tokens(1224, 1584) == 903
+    assert deepseek_visual_tokens(1584, 1224) == 272 + 20 * 31 + 1  # 3 x 2 tiles
+    assert deepseek_visual_tokens(1000, 1000) == 272 + 20 * 21 + 1  # 2 x 2
+    fixed = ("tiny", "small", "base", "large")
+    sizes = {name: DEEPSEEK_ENGINE_MODES[name].visual_tokens(1224, 1584) for name in fixed}
+    assert sizes == {"tiny": 73, "small": 111, "base": 273, "large": 421}
+    # DeepSeek-OCR 2: 256 + 144 per 768 px tile, no row newlines
+    assert deepseek_visual_tokens(700, 700, version=2) == 257
+    assert deepseek_visual_tokens(1224, 1584, version=2) == 257 + 6 * 144
+
+
 def test_mode_choice_by_compression_ratio():
-    modes = list(MODES.values())
-    assert MODES["gundam"].visual_tokens(1224, 1584) == 256 + 100 * 6  # 2x3 tiles for a portrait page
-    assert MODES["gundam"].visual_tokens(600, 600) == 256  # small images are not tiled
+    """Inside the engine's Gundam mode the choice is the size of the image sent: the global view alone
+    (273 tokens) or tiles (903 for a portrait page)."""
+    prof = DeepSeekOcrProfile()
+    modes = list(prof.modes.values())
     mode, vt, ratio = choose_mode(modes, 800, 1224, 1584, 10.0)
-    assert (mode.name, vt) == ("small", 100) and ratio == 8.0  # tiny would be 12.5x
-    mode, _, _ = choose_mode(modes, 3000, 1224, 1584, 10.0)
-    assert mode.name == "large"  # 3000/400 = 7.5
+    assert (mode.name, vt) == ("global", 273) and ratio == pytest.approx(800 / 273)
+    mode, vt, _ = choose_mode(modes, 3000, 1224, 1584, 10.0)
+    assert (mode.name, vt) == ("tiled", 903)  # 3000 / 273 = 11x: too compressed
     mode, vt, ratio = choose_mode(modes, 20000, 1224, 1584, 10.0)
-    assert mode.name == "gundam" and ratio > 10  # nothing is enough: the richest mode
-    assert choose_mode(modes, 0, 1224, 1584, 10.0)[0].name == "tiny"
+    assert mode.name == "tiled" and ratio > 10  # nothing is enough: the richest
+    assert choose_mode(modes, 0, 1224, 1584, 10.0)[0].name == "global"
+    # the image sent never outgrows what the engine uses, and its size predicts the engine's count
+    for p in (prof, DeepSeekOcr2Profile()):
+        for m in modes:
+            img = Image.new("RGB", (3000, 1000))
+            sent = p.prepare_image(img, p.mode(m.name))
+            assert p.engine_mode.visual_tokens(*sent.size) == p.mode(m.name).visual_tokens(3000, 1000)
+    with pytest.raises(ValueError, match="gundam"):
+        DeepSeekOcrProfile("ultra")
 
 
 def test_profile_selection():
     assert isinstance(profile_for("deepseek-ai/DeepSeek-OCR"), DeepSeekOcrProfile)
+    assert isinstance(profile_for("deepseek-ai/DeepSeek-OCR-2"), DeepSeekOcr2Profile)
+    assert isinstance(profile_for("/models/deepseek_ocr2"), DeepSeekOcr2Profile)
+    assert type(profile_for("deepseek-ai/DeepSeek-OCR")) is DeepSeekOcrProfile
     assert isinstance(profile_for("Qwen/Qwen2.5-VL-7B-Instruct"), QwenVlProfile)
     assert isinstance(profile_for("gpt-4.1"), GenericProfile)
     assert isinstance(profile_for("anything", "deepseek-ocr"), DeepSeekOcrProfile)

@@ -76,10 +76,16 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
     vlm.add_argument("--base-url", help="OpenAI-compatible server root, e.g. http://127.0.0.1:8000/v1")
     vlm.add_argument("--api-key", help="bearer token for --backend openai (default: $OPENAI_API_KEY)")
     vlm.add_argument(
-        "--mode", help="DeepSeek-OCR resolution: auto (compression-aware), tiny, small, base, large, gundam"
+        "--mode",
+        help="page size sent to the model: auto (compression-aware), or a profile's mode "
+        "(DeepSeek-OCR: global = at most one tile, tiled = global view plus tiles)",
+    )
+    vlm.add_argument(
+        "--engine-mode",
+        help="DeepSeek-OCR: the resolution mode the engine runs (vLLM: gundam; gundam2 for DeepSeek-OCR 2)",
     )
     vlm.add_argument("--max-compression", type=float, help="auto mode: largest text/visual token ratio (10)")
-    vlm.add_argument("--max-concurrency", type=int, help="requests in flight (8)")
+    vlm.add_argument("--max-concurrency", type=int, help="requests in flight (32)")
     p.add_argument("--max-chunk-tokens", type=int, help="chunk size bound (default 512)")
     p.add_argument(
         "--max-pages-in-flight",
@@ -103,7 +109,16 @@ def config_from_args(args: argparse.Namespace) -> Config:
         conv["extract_images"] = False
     vlm = {
         key: getattr(args, key)
-        for key in ("model", "backend", "base_url", "api_key", "mode", "max_compression", "max_concurrency")
+        for key in (
+            "model",
+            "backend",
+            "base_url",
+            "api_key",
+            "mode",
+            "engine_mode",
+            "max_compression",
+            "max_concurrency",
+        )
         if getattr(args, key, None) is not None
     }
     if vlm:

@@ -9,7 +9,7 @@ import sys
 from docpipe import __version__
 
 # Sub-command modules, in the order `docpipe --help` lists them.
-COMMANDS = ("convert_cmd", "schema_cmd", "eval_cmd", "bench_cmd")
+COMMANDS = ("convert_cmd", "view_cmd", "schema_cmd", "eval_cmd", "bench_cmd")
 
 DESCRIPTION = """\
 docpipe turns PDFs and page images into Markdown, schema-validated JSON and RAG-ready chunks.
@@ -18,6 +18,7 @@ examples:
   docpipe convert paper.pdf -o out/                 # out/paper.md, .json, .chunks.jsonl
   docpipe convert archive/ -o out/ --workers 2      # a folder, recursively; rerun to resume
   docpipe convert 'scans/*.png' -o out/ --engine ocr
+  docpipe view out/paper.json                       # out/paper.view.html: boxes, reading order, routing
   docpipe schema > document.schema.json            # the JSON Schema every output validates against
   docpipe bench corpus/ --engine textlayer          # pages/s, stage times, memory vs pymupdf4llm
   docpipe eval --pred out/ --truth truth/           # quality against ground-truth Markdown

@@ -1,12 +1,13 @@
 """Text similarity between a prediction and a reference, after Markdown-aware normalization.
 
-Both sides go through the same normalization (Unicode NFC, HTML tags and Markdown punctuation
-dropped, whitespace collapsed), so the score measures recognised content and reading order, not
+Both sides go through the same normalization (entities decoded, Unicode NFC, HTML tags and Markdown
+punctuation dropped, whitespace collapsed), so the score measures recognised content and reading order, not
 formatting choices such as `##` versus `###` or pipe versus HTML tables.
 """
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -19,7 +20,8 @@ _SPACE = re.compile(r"\s+")
 
 
 def normalize_markdown(text: str) -> str:
-    text = unicodedata.normalize("NFC", text)
+    # entities first: Markdown shows `&lt;b>` as `<b>`, so both spellings compare alike
+    text = unicodedata.normalize("NFC", html.unescape(text))
     text = _IMAGE.sub(" ", text)
     text = _TAG.sub(" ", text)
     text = _MD_PUNCT.sub(" ", text)

@@ -118,7 +118,16 @@ class PageStatus(StrEnum):
 class VlmPageInfo(_Model):
     model: str
     mode: str
-    visual_tokens: int = Field(ge=0)
+    visual_tokens: int = Field(
+        ge=0,
+        description="image tokens of the page request: as the engine counted them where it says "
+        "(visual_tokens_source), else as predicted",
+    )
+    visual_tokens_source: Literal["engine", "predicted"] = "predicted"
+    predicted_visual_tokens: int | None = Field(
+        None, ge=0, description="what docpipe expected for the image it sent"
+    )
+    prompt_tokens: int | None = Field(None, ge=0, description="the engine's prompt token count (usage)")
     text_tokens: int | None = Field(None, ge=0)
     compression_ratio: float | None = None
     output_tokens: int | None = Field(None, ge=0, description="tokens the model generated for the page")

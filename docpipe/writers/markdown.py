@@ -1,14 +1,55 @@
-"""Document -> Markdown. Page furniture (headers, footers, page numbers) is left out of the body."""
+"""Document -> Markdown. Page furniture (headers, footers, page numbers) is left out of the body.
+
+Block text is untrusted (a PDF's text layer, OCR, a model's reply): text that looks like an HTML tag is
+escaped so that it shows as text and never runs in a viewer; only bare inline formatting tags
+(<sup>, <b>, <br> ...) stay markup. Code is fenced with a fence longer than any inside it."""
 
 from __future__ import annotations
 
+import re
+
 from docpipe.model import FURNITURE, Block, BlockType, Document, PageResult
+from docpipe.util.safe_markup import TAG_LIKE, escape_tag_like, neutralise_markdown_links
 from docpipe.writers.tables import to_markdown as table_to_markdown
+
+_BACKTICKS = re.compile(r"`{3,}")
+
+
+# inline math, $...$ or \(...\): a '<' in it is written as LaTeX's \lt, which a math renderer shows as '<'
+_INLINE_MATH = re.compile(r"(?<![\\$])\$(?!\$)[^$\n]+?(?<!\\)\$|\\\(.+?\\\)")
+
+
+def safe_text(text: str) -> str:
+    """Text for a Markdown body: no live tags, no links with unsafe URLs."""
+    if "<" in text:
+        parts, pos = [], 0
+        for m in _INLINE_MATH.finditer(text):
+            parts += [escape_tag_like(text[pos : m.start()]), _safe_latex(m.group(0))]
+            pos = m.end()
+        text = "".join([*parts, escape_tag_like(text[pos:])])
+    return neutralise_markdown_links(text)
+
+
+def fenced(body: str, info: str = "") -> str:
+    fence = "`" * max([3, *(len(run) + 1 for run in _BACKTICKS.findall(body))])
+    return f"{fence}{info}\n{body}\n{fence}"
+
+
+def _safe_latex(latex: str) -> str:
+    # '\lt' is LaTeX's own '<': the formula renders the same, and no '<' in it can open a tag
+    return TAG_LIKE.sub(r"\\lt ", latex)
+
+
+def _alt(text: str) -> str:
+    """Image alt text: one line, no brackets that would end it early."""
+    return escape_tag_like(re.sub(r"[\[\]\s]+", " ", text), keep_bare_inline=False).strip()
 
 
 def block_to_markdown(block: Block) -> str:
     t = block.type
-    text = block.text
+    if t is BlockType.code:
+        return fenced(block.text)
+    text = safe_text(block.text)
     if t is BlockType.title:
         return f"# {text}"
     if t is BlockType.heading:
@@ -17,24 +58,22 @@ def block_to_markdown(block: Block) -> str:
         first = text.split(maxsplit=1)[0] if text else ""
         enumerated = first[:-1].isalnum() and first[-1:] in ".)" if first else False
         return text if enumerated else f"- {text}"
-    if t is BlockType.code:
-        return f"```\n{text}\n```"
     if t is BlockType.table and block.table is not None:
         return table_to_markdown(block.table)
     if t is BlockType.formula:
-        latex = block.latex or text
+        latex = _safe_latex(block.latex or block.text)
         return f"$$\n{latex}\n$$"
     if t is BlockType.chemical and block.chemical is not None:
         parts = []
         if block.figure and block.figure.image_path:
             parts.append(f"![chemical structure]({block.figure.image_path})")
-        parts.append(f"```smiles\n{block.chemical.canonical_smiles or block.chemical.smiles}\n```")
+        parts.append(fenced(block.chemical.canonical_smiles or block.chemical.smiles, "smiles"))
         return "\n\n".join(parts)
     if t in (BlockType.figure, BlockType.chart):
         parts = []
         fig = block.figure
         if fig and fig.image_path:
-            parts.append(f"![{(fig.caption or 'figure')[:80]}]({fig.image_path})")
+            parts.append(f"![{_alt((fig.caption or 'figure')[:80])}]({fig.image_path})")
         if t is BlockType.chart and block.chart and block.chart.data is not None:
             parts.append(table_to_markdown(block.chart.data))
         # block.text of a figure holds the labels drawn inside it: JSON only, not body text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from docpipe.model import TableData
+from docpipe.util.safe_markup import escape_tag_like
 
 
 def html_table(rows: list[list[tuple[str, bool, int, int]]]) -> str:
@@ -40,7 +41,8 @@ def to_grid(table: TableData) -> list[list[str]]:
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ").strip()
+    # cell text is plain text: a tag-like '<' in it must not become live HTML in the Markdown
+    return escape_tag_like(text).replace("|", "\\|").replace("\n", " ").strip()
 
 
 def to_markdown_pipe(table: TableData) -> str:

@@ -7,6 +7,8 @@ point for a scheduler that keeps a bounded number of pages in flight (the backen
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -18,14 +20,18 @@ from docpipe.engines.vlm.backends import Backend, VlmResponse, make_backend
 from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
 from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult
+from docpipe.engines.vlm.parse.model_text import clean_model_text, json_safe
 from docpipe.engines.vlm.parse.repetition import is_repetition_loop
-from docpipe.engines.vlm.profiles import PageGeometry, Profile, profile_for
+from docpipe.engines.vlm.parse.sanitize import sanitize_inline
+from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMismatch, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
 
 #: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
 #: FigureData.image_path (relative to the JSON), or None
 ImageSink = Callable[[int, str, bytes], "str | None"]
+
+log = logging.getLogger(__name__)
 
 _TAGS = re.compile(r"<\|[^|>]{1,40}\|>|<｜[^｜]{1,40}｜>")
 
@@ -48,12 +54,16 @@ class VlmEngine:
         image_sink: ImageSink | None = None,
     ) -> None:
         self.settings = settings or VlmSettings()
-        self.profile = profile or profile_for(self.settings.model, self.settings.profile)
+        s = self.settings
+        self.profile = profile or profile_for(
+            s.model, s.profile, engine_mode=s.engine_mode, max_pixels=s.max_pixels, min_pixels=s.min_pixels
+        )
         self._backend = backend
         self.image_sink = image_sink
         self._mupdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docpipe-render")
         #: figure crops by block id, kept here when no image_sink is given
         self.crops: dict[str, bytes] = {}
+        self._warned: set[str] = set()
         if self.settings.mode != "auto":
             self.profile.mode(self.settings.mode)  # fail early on a mode the profile does not have
 
@@ -101,7 +111,7 @@ class VlmEngine:
         return plan, vt, ratio, text_tokens
 
     def _render_and_plan(self, page: PageInput):
-        raster = render_page(page, self.settings.dpi)
+        raster = render_page(page, self.settings.dpi, self.settings.max_render_pixels)
         return raster, self._plan(page, raster)
 
     async def aprocess_page(self, page: PageInput) -> RawPage:
@@ -119,7 +129,8 @@ class VlmEngine:
             raw.status, raw.error = "failed", f"render failed: {exc}"
             return raw
         raw.timings["render"] = time.perf_counter() - t0
-        errors: list[str] = []
+        errors: list[str] = []  # why attempts failed
+        notes: list[str] = []  # what went wrong without costing the page
         resp: VlmResponse | None = None
         parsed: ParseResult | None = None
         used = plan[0].mode
@@ -135,6 +146,22 @@ class VlmEngine:
             except Exception as exc:
                 errors.append(f"{attempt.mode.name}: {exc}")
                 continue
+            # -- output safety: invalid text (lone surrogates, NUL) fails this page only; the reply
+            # is kept JSON-safe as raw_output and the pipeline falls back to the CPU engines
+            text, invalid = clean_model_text(resp.text)
+            resp = dataclasses.replace(resp, text=text)  # never mutate what the backend returned
+            if invalid:
+                errors.extend(f"{attempt.mode.name}: {p}" for p in invalid)
+                break
+            # -- end output safety
+            try:
+                note = prof.check_visual_tokens(*image.size, resp.visual_tokens, resp.prompt_tokens)
+            except VisualTokenMismatch as exc:  # the boxes would be wrong: no retry helps
+                errors.append(self._warn_once(str(exc)))
+                resp = None
+                break
+            if note:
+                notes.append(self._warn_once(note))
             if is_repetition_loop(resp.text, prof.finished(resp)):
                 errors.append(f"{attempt.mode.name}: repetition loop (no end of sequence)")
                 continue
@@ -145,19 +172,22 @@ class VlmEngine:
         raw.timings["vlm"] = time.perf_counter() - t1
         if used is not plan[0].mode:
             vt = used.visual_tokens(*raster.size)
-            ratio = text_tokens / vt
         info = VlmPageInfo(
             model=s.model,
             mode=used.name,
             visual_tokens=vt,
+            predicted_visual_tokens=vt,
             text_tokens=text_tokens,
-            compression_ratio=round(ratio, 3),
         )
         raw.vlm = info
         if resp is not None:
             info.output_tokens = resp.completion_tokens
+            info.prompt_tokens = resp.prompt_tokens
+            if resp.visual_tokens is not None:  # the engine's own count is the truth
+                info.visual_tokens, info.visual_tokens_source = resp.visual_tokens, "engine"
+        info.compression_ratio = round(text_tokens / max(info.visual_tokens, 1), 3)
         if parsed is None or resp is None:
-            raw.status, raw.error = "failed", "; ".join(errors)[:2000]
+            raw.status, raw.error = "failed", json_safe("; ".join(errors))[:2000]  # errors may quote replies
             info.raw_output = resp.text if resp is not None else None
             return raw
         truncated = not prof.finished(resp)
@@ -166,7 +196,7 @@ class VlmEngine:
             raw.status = "fallback"
             raw.error = "; ".join(["unparsable model output", *parsed.problems])[:2000]
             info.raw_output = resp.text
-            text = _TAGS.sub(" ", resp.text).strip()
+            text = sanitize_inline(_TAGS.sub(" ", resp.text))  # output safety: model text, unparsed
             raw.blocks = (
                 [
                     Block(
@@ -182,13 +212,21 @@ class VlmEngine:
             return raw
         if parsed.problems or truncated:
             info.raw_output = resp.text
-            notes = parsed.problems + (["output truncated at the token limit"] if truncated else [])
+            notes += parsed.problems + (["output truncated at the token limit"] if truncated else [])
+        if notes:
             raw.error = "; ".join(notes)[:2000]
         raw.blocks = self._blocks(page, parsed.drafts)
         t2 = time.perf_counter()
         await self._figures(page, raster, raw)
         raw.timings["figures"] = time.perf_counter() - t2
         return raw
+
+    def _warn_once(self, note: str) -> str:
+        """A setting to fix is said once per run, not once per page; every page still records it."""
+        if note not in self._warned:
+            self._warned.add(note)
+            log.warning("docpipe: %s", note)
+        return note
 
     # -- blocks ---------------------------------------------------------------------------------
     def _blocks(self, page: PageInput, drafts: list[Draft]) -> list[Block]:
@@ -254,7 +292,11 @@ class VlmEngine:
         try:
             resp = await self.backend.agenerate(req)
         except Exception as exc:
-            return f"figure {block.id}: {exc}"
+            return json_safe(f"figure {block.id}: {exc}")
+        text, invalid = clean_model_text(resp.text)  # output safety: an invalid reading is dropped
+        resp = dataclasses.replace(resp, text=text)
+        if invalid:
+            return f"figure {block.id}: {'; '.join(invalid)}"
         if is_repetition_loop(resp.text, prof.finished(resp)):
             return f"figure {block.id}: repetition loop"
         reading = prof.parse_figure(resp.text)

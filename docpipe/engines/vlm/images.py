@@ -14,8 +14,12 @@ if TYPE_CHECKING:
 Rect = tuple[float, float, float, float]
 
 
-def render_page(page: PageInput, dpi: int) -> Image.Image:
-    """Rasterise a page (PDF or image document) to RGB at `dpi`."""
+def render_page(page: PageInput, dpi: int, max_pixels: int | None = None) -> Image.Image:
+    """Rasterise a page (PDF or image document) to RGB at `dpi`, or at the dpi that keeps the raster
+    within `max_pixels` (a poster-sized page must not take gigabytes while it waits for the model)."""
+    if max_pixels:
+        area_in = max(page.width * page.height, 1.0) / 72**2
+        dpi = min(dpi, max(1, int((max_pixels / area_in) ** 0.5)))
     pix = page.page.get_pixmap(dpi=dpi, alpha=False)
     mode = "RGB" if pix.n >= 3 else "L"
     img = Image.frombytes(mode, (pix.width, pix.height), pix.samples)

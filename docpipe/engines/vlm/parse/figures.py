@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from docpipe.engines.vlm.parse.grounding import strip_eos
 from docpipe.engines.vlm.parse.html_tables import parse_html_tables, parse_markdown_table
+from docpipe.engines.vlm.parse.sanitize import sanitize_inline
 from docpipe.engines.vlm.parse.structured import extract_json
 from docpipe.model import TableData
 
@@ -40,7 +41,20 @@ def looks_like_smiles(s: str) -> bool:
     return bool(re.search(r"[=#()\[\]@/\\]|\d", s)) or len(_ATOM.findall(s)) >= 3
 
 
+def _sanitized(reading: FigureReading) -> FigureReading:
+    """Description and chart type are model text like any other (table cells are sanitized by the
+    table parser; SMILES are written fenced and checked by RDKit)."""
+    reading.text = sanitize_inline(reading.text) if reading.text else reading.text
+    if reading.chart_type:
+        reading.chart_type = sanitize_inline(reading.chart_type)
+    return reading
+
+
 def read_figure_text(text: str) -> FigureReading:
+    return _sanitized(_read_figure_text(text))
+
+
+def _read_figure_text(text: str) -> FigureReading:
     text, _ = strip_eos(text)
     text = re.sub(r"<\|/?(?:ref|det)\|>", " ", text).strip()
     tables = parse_html_tables(text)
@@ -71,10 +85,14 @@ class FigureJson(BaseModel):
 
 def read_figure_json(text: str) -> FigureReading:
     """JSON reply to the generic figure prompt; free text falls back to the heuristic reader."""
+    return _sanitized(_read_figure_json(text))
+
+
+def _read_figure_json(text: str) -> FigureReading:
     try:
         fig = FigureJson.model_validate(json.loads(extract_json(text)))
     except (json.JSONDecodeError, ValidationError):
-        return read_figure_text(text)
+        return _read_figure_text(text)
     if fig.kind == "chart":
         tables = parse_html_tables(fig.table_html or "")
         return FigureReading(

@@ -11,7 +11,9 @@ import re
 from dataclasses import dataclass
 
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult, scale_box
+from docpipe.engines.vlm.parse.headings import heading_level, section_number
 from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
+from docpipe.engines.vlm.parse.sanitize import sanitize_result
 from docpipe.model import BlockType
 
 GRID = 999.0  # DeepSeek-OCR normalises boxes to 0..999
@@ -156,14 +158,30 @@ def parse_grounded(text: str, page_w: float, page_h: float) -> ParseResult:
             d.label = seg.label
             if kind in _STRONG and d.type != kind:
                 _retype(d, kind)
-            elif kind in (BlockType.title, BlockType.heading) and d.type == BlockType.paragraph:
-                d.type, d.level = kind, 1 if kind == BlockType.title else 2
+            elif kind in (BlockType.title, BlockType.heading) and d.type not in (
+                BlockType.title,
+                BlockType.heading,
+            ):
+                _to_heading(d, kind)
             elif kind == BlockType.list_item and d.type == BlockType.paragraph:
                 d.type, d.level = BlockType.list_item, 1
         result.drafts.extend(drafts)
         if kind == BlockType.table and not any(d.table for d in drafts):
             result.problems.append("table region without a parsable table")
-    return result
+    return sanitize_result(result)
+
+
+def _to_heading(d: Draft, kind: BlockType) -> None:
+    """The layout label wins over the text's look: '3. Method' under sub_title is a heading, not a
+    list item; its section number gives the level."""
+    if d.type in (BlockType.formula, BlockType.table, BlockType.code) or not d.text.strip():
+        return  # content that cannot be a heading's text
+    d.type = kind
+    if kind == BlockType.title:
+        d.level = 1
+    else:
+        found = section_number(d.text)
+        d.level = heading_level(found[0]) if found else 2
 
 
 def _retype(d: Draft, kind: BlockType) -> None:

@@ -6,8 +6,10 @@ import re
 
 from lxml import etree, html
 
+from docpipe.engines.vlm.parse.sanitize import plain_text
 from docpipe.model import TableCell, TableData
 
+_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # lxml refuses the whole string
 _MAX_SPAN = 200  # a model that writes rowspan=100000 should not make us allocate a huge grid
 
 
@@ -17,11 +19,8 @@ def _span(value: str | None) -> int:
 
 
 def _text(el: etree._Element) -> str:
-    parts = []
-    for piece in el.itertext():
-        parts.append(piece)
-    # <br> inside a cell is a line break the model saw; keep it as a space in the grid text
-    return re.sub(r"\s+", " ", "".join(parts)).strip()
+    # without script/style content; <br> inside a cell is a line break the model saw, kept as a space
+    return re.sub(r"\s+", " ", plain_text(el)).strip()
 
 
 def parse_table_element(table: etree._Element) -> TableData:
@@ -74,7 +73,7 @@ def parse_html_tables(fragment: str) -> list[TableData]:
     if "<table" not in fragment.lower():
         return []
     try:
-        root = html.fragment_fromstring(fragment, create_parent="div")
+        root = html.fragment_fromstring(_XML_INVALID.sub("", fragment), create_parent="div")
     except (etree.ParserError, ValueError):
         return []
     tables = [t for t in root.iter("table") if _closest_table(t) is None]

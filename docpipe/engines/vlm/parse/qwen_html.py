@@ -10,6 +10,7 @@ from lxml import etree, html
 
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult, scale_box
 from docpipe.engines.vlm.parse.html_tables import parse_table_element
+from docpipe.engines.vlm.parse.sanitize import DROP_WITH_CONTENT, plain_text, sanitize_result
 from docpipe.model import BlockType
 
 _NUM = re.compile(r"-?\d+(?:\.\d+)?")
@@ -42,7 +43,7 @@ def _bbox(el: etree._Element, sx: float, sy: float, w: float, h: float, problems
 
 
 def _text(el: etree._Element) -> str:
-    return re.sub(r"\s+", " ", "".join(el.itertext())).strip()
+    return re.sub(r"\s+", " ", plain_text(el)).strip()
 
 
 def parse_qwen_html(text: str, page_w: float, page_h: float, coord_w: float, coord_h: float) -> ParseResult:
@@ -61,7 +62,7 @@ def parse_qwen_html(text: str, page_w: float, page_h: float, coord_w: float, coo
         body = root
     sx, sy = page_w / coord_w, page_h / coord_h
     _walk(body, result, sx, sy, page_w, page_h, None)
-    return result
+    return sanitize_result(result)
 
 
 def _walk(parent, result: ParseResult, sx, sy, w, h, inherited) -> None:
@@ -69,6 +70,9 @@ def _walk(parent, result: ParseResult, sx, sy, w, h, inherited) -> None:
         if not isinstance(el.tag, str):
             continue
         tag = el.tag.lower()
+        if tag in DROP_WITH_CONTENT:
+            result.problems.append(f"removed unsafe markup: <{tag}>")
+            continue
         box = _bbox(el, sx, sy, w, h, result.problems) or inherited
         classes = (el.get("class") or "").lower()
         kind = next((t for key, t in _CLASS_TYPES if key in classes), None)
@@ -91,7 +95,7 @@ def _walk(parent, result: ParseResult, sx, sy, w, h, inherited) -> None:
         elif tag in ("div", "section", "body", "main", "article") and len(el):
             _walk(el, result, sx, sy, w, h, box)
         elif tag == "pre" or tag == "code":
-            result.drafts.append(Draft(BlockType.code, bbox=box, text="".join(el.itertext())))
+            result.drafts.append(Draft(BlockType.code, bbox=box, text=plain_text(el)))
         else:
             t = _text(el)
             if t:

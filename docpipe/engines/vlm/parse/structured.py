@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docpipe.engines.vlm.parse.draft import Draft, ParseResult, scale_box
 from docpipe.engines.vlm.parse.html_tables import parse_html_tables
+from docpipe.engines.vlm.parse.sanitize import sanitize_result
 from docpipe.model import BlockType, TableCell, TableData
 
 GRID = 1000.0  # boxes are asked for in 0..1000 of the image, whatever its pixel size
@@ -101,7 +102,7 @@ def parse_structured(text: str, page_w: float, page_h: float) -> ParseResult:
             tables = parse_html_tables(b.table_html or b.text)
             d.table = tables[0] if tables else _single_column(b.text)
         result.drafts.append(d)
-    return result
+    return sanitize_result(result)
 
 
 def _single_column(text: str) -> TableData | None:

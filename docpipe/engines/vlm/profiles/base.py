@@ -26,6 +26,10 @@ class PageGeometry:
     sent_h: int
 
 
+class VisualTokenMismatch(ValueError):
+    """The engine saw another image than docpipe sent: its boxes would not fit the page."""
+
+
 class Profile:
     name = "base"
     modes: dict[str, Mode] = {}
@@ -51,6 +55,15 @@ class Profile:
 
     def figure_request(self, image: Image.Image, settings: VlmSettings) -> VlmRequest:
         raise NotImplementedError
+
+    def check_visual_tokens(
+        self, sent_w: int, sent_h: int, counted: int | None, prompt_tokens: int | None = None
+    ) -> str | None:
+        """Compare the engine's own count of visual tokens for an image of sent_w x sent_h px with
+        the profile's prediction: None when they agree or nothing is known, a note when the engine
+        resized differently but the reading stays usable; VisualTokenMismatch when it does not.
+        The generic profile's counts are estimates for models it does not know: nothing to check."""
+        return None
 
     def finished(self, response: VlmResponse) -> bool:
         """Did the model end its answer (EOS) rather than run into the token limit?"""

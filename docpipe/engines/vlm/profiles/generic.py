@@ -16,7 +16,7 @@ from docpipe.engines.vlm.backends.base import VlmRequest
 from docpipe.engines.vlm.modes import Mode
 from docpipe.engines.vlm.parse.draft import ParseResult
 from docpipe.engines.vlm.parse.figures import FIGURE_JSON_PROMPT, FigureReading, read_figure_json
-from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
+from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown_page
 from docpipe.engines.vlm.parse.structured import page_json_schema, parse_structured
 from docpipe.engines.vlm.profiles.base import PageGeometry, Profile
 
@@ -83,7 +83,7 @@ class GenericProfile(Profile):
     def parse_page(self, text: str, geo: PageGeometry, settings: VlmSettings) -> ParseResult:
         if settings.task == "structured":
             return parse_structured(text, geo.page_w, geo.page_h)
-        return ParseResult(drafts=parse_markdown(text.strip()))
+        return parse_markdown_page(text)
 
     def parse_figure(self, text: str) -> FigureReading:
         return read_figure_json(text)
