@@ -178,23 +178,29 @@ def _tail(path: Path, lines: int = 40) -> str:
 
 
 class GenerateSpy:
-    """Wraps `LLM.generate` to keep the engine's RequestOutputs (prompt and output token ids) of each call."""
+    """Keeps the engine's finished RequestOutputs (prompt and output token ids), in the order they finish,
+    whichever way the backend drives the offline engine: `LLM.generate`, or `llm_engine.step()`."""
 
     def __init__(self, llm: Any) -> None:
         self.llm, self.outputs = llm, []
-        self._generate = llm.generate
+        self._generate, self._step = llm.generate, llm.llm_engine.step
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _wrap_generate(self, *args: Any, **kwargs: Any) -> Any:
         out = self._generate(*args, **kwargs)
         self.outputs.extend(out)
         return out
 
+    def _wrap_step(self, *args: Any, **kwargs: Any) -> Any:
+        out = self._step(*args, **kwargs)
+        self.outputs.extend(o for o in out if getattr(o, "finished", False))
+        return out
+
     def __enter__(self) -> GenerateSpy:
-        self.llm.generate = self
+        self.llm.generate, self.llm.llm_engine.step = self._wrap_generate, self._wrap_step
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.llm.generate = self._generate
+        self.llm.generate, self.llm.llm_engine.step = self._generate, self._step
 
 
 def offline_prompt_ids(llm: Any, prompt: str, image: Image.Image) -> list[int]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from realvllm import ENGINE_KWARGS, QWEN_KWARGS, GenerateSpy, page_image, shutdown_llm, vllm_server
+from realvllm import ENGINE_KWARGS, QWEN_KWARGS, page_image, shutdown_llm, vllm_server
 
 from docpipe.engines.vlm.profiles import QwenVlProfile
 from docpipe.engines.vlm.settings import VlmSettings
@@ -55,12 +55,13 @@ def test_offline_requests_accepted_with_predicted_image_tokens(offline: Any, ima
     """Both page sizes in one batch; each prompt holds (w/28)*(h/28) image tokens for the image sent,
     which is what the profile predicts for the raster."""
     reqs = [page_request(w, h, offline.settings) for w, h in RASTERS]
-    with GenerateSpy(offline.llm) as spy:
-        results = offline.generate_batch([r for r, _ in reqs])
+    results = offline.generate_batch([r for r, _ in reqs])
     assert not [r for r in results if isinstance(r, BaseException)], results
-    for (req, predicted), out in zip(reqs, spy.outputs, strict=True):
+    for (req, predicted), resp in zip(reqs, results, strict=True):
         w, h = req.image.size
-        counted = list(out.prompt_token_ids).count(image_pad_id)
+        ids = getattr(resp, "prompt_token_ids", None)
+        assert ids, "VlmResponse carries no prompt_token_ids (offline: RequestOutput.prompt_token_ids)"
+        counted = ids.count(image_pad_id)
         print(f"qwen2-vl offline {w}x{h}: engine {counted}, (w/28)*(h/28) {(w // 28) * (h // 28)}")
         assert counted == (w // 28) * (h // 28) == predicted
 
