@@ -1,0 +1,3 @@
+from torchvision._stub import stub_getattr
+
+__getattr__ = stub_getattr(__name__)
