@@ -11,8 +11,9 @@ import pymupdf
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from docpipe.engines.base import PageInput, RawPage
+from docpipe.engines.base import PageInput
 from docpipe.eval.text import normalize_markdown
+from docpipe.model.raw import RawPage
 
 pytest.importorskip("rapidocr")
 pytest.importorskip("onnxruntime")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from docpipe.engines.base import Line, Span
 from docpipe.engines.textlayer import extract_lines
+from docpipe.model.raw import Line, Span
 from docpipe.science.math_latex import formula_rules, inline_math, is_math_line, lines_to_latex, math_share
 from docpipe.science.math_symbols import FUNCTION_NAMES, GREEK, OPERATORS
 

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pymupdf
 import pytest
 
-from docpipe.science.chem import chemical_from_smiles
 from docpipe.science.osra import (
     OsraMissing,
     osra_available,
@@ -16,6 +15,7 @@ from docpipe.science.osra import (
     recognise_structure,
     run_osra,
 )
+from docpipe.util.chem import chemical_from_smiles
 
 needs_osra = pytest.mark.skipif(not osra_available(), reason="osra is not installed (apt-get install osra)")
 

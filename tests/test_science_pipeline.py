@@ -9,8 +9,8 @@ import pytest
 from conftest import _load_script
 
 from docpipe.cli.main import main
-from docpipe.science.chem import chemical_from_smiles
 from docpipe.science.osra import osra_available
+from docpipe.util.chem import chemical_from_smiles
 
 
 def _formula_blocks(data: dict) -> list[dict]:
