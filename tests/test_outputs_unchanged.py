@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ROOT, _load_script
+
+from tests.conftest import ROOT, load_script
 
 REALWORLD_SAMPLE_STEP = 8  # every 8th realworld PDF by name: 12 documents
 
 
 def test_outputs_match_the_digests():
-    digests = _load_script("output_digests")
+    digests = load_script("output_digests")
     files = digests.corpus_files()
     if not files:
         pytest.skip(f"corpus not found at {digests.CORPUS}")

@@ -212,14 +212,17 @@ def run_batch(
     progress: bool = False,
     force: bool = False,
     retry_failed: bool = False,
+    state: WorkerState | None = None,
 ) -> BatchSummary:
+    """`state`: with `workers <= 1`, the engines of this process; pass the same one to several
+    batches to load the models once."""
     from docpipe.writers.outputs import remove_stale_temporaries
 
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)  # once per batch: a run killed mid-write left them
     manifest = Manifest(out_dir)
     summary = BatchSummary()
-    state = WorkerState()  # workers <= 1: this process converts
+    state = state or WorkerState()  # workers <= 1: this process converts
     t0 = time.perf_counter()
     bar = None
     if progress:

@@ -20,7 +20,7 @@ pytest.importorskip("onnxruntime")
 
 from docpipe.engines.ocr import OcrEngine  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path("/work/shared/corpus/dev")
 MAX_CER = 0.05
 

@@ -22,9 +22,9 @@ needs_osra = pytest.mark.skipif(not osra_available(), reason="osra is not instal
 
 @pytest.fixture(scope="module")
 def molecules(tmp_path_factory):
-    from conftest import _load_script
+    from tests.conftest import load_script
 
-    mod = _load_script("make_chem_fixtures")
+    mod = load_script("make_chem_fixtures")
     pdf, meta = mod.build(tmp_path_factory.mktemp("chem"))
     return pdf, json.loads(meta.read_text(encoding="utf-8"))
 
