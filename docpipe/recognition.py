@@ -4,7 +4,7 @@
 (`Engine.fallback`) failed.
 
 Adding an engine takes a class that follows `docpipe.engines.base.Engine` and one entry in
-`BUILDERS`; nothing here or in the pipeline names an engine otherwise.
+`REGISTRY`; nothing here or in the pipeline names an engine otherwise.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 
@@ -29,32 +31,46 @@ ProgressFn = Callable[[int], None]
 log = logging.getLogger(__name__)
 
 
-def _textlayer(config: Config, ocr_threads: int | None) -> Engine:
+def _textlayer_class() -> type:
     from docpipe.engines.textlayer import TextLayerEngine
 
-    return TextLayerEngine(tables=config.convert.tables)
+    return TextLayerEngine
 
 
-def _ocr(config: Config, ocr_threads: int | None) -> Engine:
+def _ocr_class() -> type:
     try:
         from docpipe.engines.ocr import OcrEngine
     except ImportError as exc:
         raise MissingExtra(f"the OCR engine needs rapidocr: pip install 'docpipe[ocr]' ({exc})") from exc
-    return OcrEngine(dpi=config.ocr.dpi or None, max_pixels=config.ocr.max_pixels, threads=ocr_threads)
+    return OcrEngine
 
 
-def _vlm(config: Config, ocr_threads: int | None) -> Engine:
+def _vlm_class() -> type:
     from docpipe.engines.vlm import VlmEngine
 
+    return VlmEngine
+
+
+@dataclass(frozen=True)
+class Registered:
+    """An engine as the registry knows it: how to import its class (heavy dependencies load on first
+    use) and how to build it from the config and OCR's share of the cores (None: the engine's own)."""
+
+    engine_class: Callable[[], type]
+    build: Callable[[Any, Config, int | None], Engine]
+
+
+#: The engine registry, the one place that names engines.
+REGISTRY: dict[str, Registered] = {
+    "textlayer": Registered(_textlayer_class, lambda cls, config, _: cls(tables=config.convert.tables)),
+    "ocr": Registered(
+        _ocr_class,
+        lambda cls, config, threads: cls(
+            dpi=config.ocr.dpi or None, max_pixels=config.ocr.max_pixels, threads=threads
+        ),
+    ),
     # No image sink: the engine's figure crops ride on each RawPage to the image stage.
-    return VlmEngine(config.vlm)
-
-
-#: The engine registry: name -> builder (config, onnxruntime threads for OCR or None).
-BUILDERS: dict[str, Callable[[Config, int | None], Engine]] = {
-    "textlayer": _textlayer,
-    "ocr": _ocr,
-    "vlm": _vlm,
+    "vlm": Registered(_vlm_class, lambda cls, config, _: cls(config.vlm)),
 }
 
 
@@ -67,13 +83,23 @@ class Engines:
         self.ocr_threads = ocr_threads  # None: onnxruntime's share of the machine decided by the engine
         self._cache: dict[str, Engine] = {}
 
+    @staticmethod
+    def _registered(name: str) -> Registered:
+        if name not in REGISTRY:
+            raise ValueError(f"unknown engine {name!r}: choose auto, {', '.join(REGISTRY)}")
+        return REGISTRY[name]
+
     def get(self, name: str) -> Engine:
         if name not in self._cache:
-            build = BUILDERS.get(name)
-            if build is None:
-                raise ValueError(f"unknown engine {name!r}: choose auto, {', '.join(BUILDERS)}")
-            self._cache[name] = build(self.config, self.ocr_threads)
+            entry = self._registered(name)
+            self._cache[name] = entry.build(entry.engine_class(), self.config, self.ocr_threads)
         return self._cache[name]
+
+    def allows_fallback(self, name: str) -> bool:
+        """Whether the pages this engine fails are read again on the CPU. Its class says so, which
+        is known even when the engine cannot be built (a bad setting fails its pages, which then
+        fall back like pages the model failed)."""
+        return bool(getattr(self._registered(name).engine_class(), "fallback", False))
 
 
 def _failed_load(doc: pymupdf.Document, index: int, exc: Exception) -> RawPage:
@@ -147,7 +173,7 @@ def recognise_window(
         routed.setdefault(decision.engine, []).append(page_input)
     for name, inputs in routed.items():
         raws = run_engine(engines, name, inputs)
-        if getattr(engines.get(name), "fallback", False):
+        if engines.allows_fallback(name):
             failed = [k for k, raw in enumerate(raws) if raw.status == PageStatus.failed]
             again = _read_again(engines, [(inputs[k], raws[k]) for k in failed])
             for k, raw in zip(failed, again, strict=True):

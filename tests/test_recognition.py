@@ -14,7 +14,7 @@ from docpipe.config import load_config
 from docpipe.model import Block, BlockType, FigureData, PageStatus
 from docpipe.model.raw import RawPage
 from docpipe.pipeline import convert_file
-from docpipe.recognition import Engines, recognise_window
+from docpipe.recognition import Engines, Registered, recognise_window
 
 PNG = b"\x89PNG\r\n\x1a\n-the-engine's-own-crop"
 
@@ -53,7 +53,8 @@ def fakes(monkeypatch):
         "ocr": FakeEngine("ocr"),
         "textlayer": FakeEngine("textlayer"),
     }
-    monkeypatch.setattr(recognition, "BUILDERS", {name: (lambda c, t, e=e: e) for name, e in made.items()})
+    registry = {name: Registered(lambda e=e: type(e), lambda cls, c, t, e=e: e) for name, e in made.items()}
+    monkeypatch.setattr(recognition, "REGISTRY", registry)
     return made
 
 
@@ -114,6 +115,16 @@ def test_an_engine_that_raises_fails_its_pages_and_they_fall_back(fakes, three_p
     assert raws[0].error == "vlm failed (RuntimeError: backend down); read with textlayer"
 
 
+def test_an_engine_that_cannot_be_built_fails_its_pages_and_they_fall_back(fakes, monkeypatch, three_pages):
+    def bad_setting(cls, config, threads):
+        raise ValueError("unknown mode 'ultra'")
+
+    monkeypatch.setitem(recognition.REGISTRY, "vlm", Registered(lambda: FakeVlm, bad_setting))
+    raws = recognise(three_pages, engine="vlm")
+    assert [r.engine for r in raws] == ["textlayer"] * 3
+    assert raws[2].error == "vlm failed (ValueError: unknown mode 'ultra'); read with textlayer"
+
+
 def test_unknown_engine_is_refused(three_pages):
     with pytest.raises(ValueError, match="unknown engine 'nope'"):
         Engines(load_config()).get("nope")
@@ -137,7 +148,8 @@ class CroppingVlm(FakeVlm):
 
 
 def test_the_engines_figure_crops_are_the_figure_images(monkeypatch, three_pages):
-    monkeypatch.setattr(recognition, "BUILDERS", {"vlm": lambda c, t: CroppingVlm("vlm")})
+    registry = {"vlm": Registered(lambda: CroppingVlm, lambda cls, c, t: cls("vlm"))}
+    monkeypatch.setattr(recognition, "REGISTRY", registry)
     config = load_config(overrides={"convert": {"engine": "vlm"}})
     result = convert_file(three_pages, config)
     assert {k: (v.data, v.ext) for k, v in result.images.items()} == {
