@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pymupdf
 
-from docpipe.science.chem import chemical_from_smiles
 from docpipe.science.osra import recognise_structure
+from docpipe.util.chem import chemical_from_smiles
 
 
 def main() -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 
 
-def _load_script(name: str):
+def load_script(name: str):
     spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
@@ -22,7 +22,7 @@ def _load_script(name: str):
 
 @pytest.fixture(scope="session")
 def fixtures_mod():
-    return _load_script("make_fixtures")
+    return load_script("make_fixtures")
 
 
 @pytest.fixture(scope="session")

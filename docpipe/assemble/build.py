@@ -20,8 +20,8 @@ from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions
 from docpipe.assemble.stream_tables import find_stream_tables
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
-from docpipe.engines.base import RawPage, overlap_ratio
-from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
+from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult
+from docpipe.model.raw import RawPage, overlap_ratio
 from docpipe.science.math_latex import inline_math
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
@@ -158,7 +158,7 @@ class Assembler:
             rotation=raw.rotation,
             engine=raw.engine,
             route_reason=raw.route_reason,
-            status=PageStatus(raw.status),
+            status=raw.status,
             error=raw.error,
             timings=dict(raw.timings),
             vlm=raw.vlm,

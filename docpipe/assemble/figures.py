@@ -10,7 +10,7 @@ in the same column.
 from __future__ import annotations
 
 from docpipe.assemble.regions import Region, union
-from docpipe.engines.base import RawImage, Rect, overlap_ratio
+from docpipe.model.raw import RawImage, Rect, overlap_ratio
 
 TOUCH = 4.0  # points: images closer than this are parts of one figure
 LABEL_MAX_WORDS = 12

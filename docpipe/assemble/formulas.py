@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 
 from docpipe.assemble.regions import Region, union
-from docpipe.engines.base import Rect
 from docpipe.model import BlockType
+from docpipe.model.raw import Rect
 from docpipe.science.math_latex import is_math_line, lines_to_latex, math_share
 from docpipe.util.disjoint_set import DisjointSet
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from docpipe.engines.base import Rect
+from docpipe.model.raw import Rect
 
 T = TypeVar("T")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from docpipe.engines.base import Line, RawImage, Rect
 from docpipe.model import BlockType, TableData
+from docpipe.model.raw import Line, RawImage, Rect
 
 # Bullet glyphs may touch their text; ASCII look-alikes ("*", "-") need a space ("*ALLOBJ" is a word).
 # Symbol-font bullets often come out as private-use code points or U+FFFD.

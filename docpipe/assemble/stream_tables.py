@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docpipe.engines.base import Line, Rect
 from docpipe.model import TableCell, TableData
+from docpipe.model.raw import Line, Rect
 
 MIN_ROWS = 3
 MIN_COLS = 3

@@ -164,16 +164,18 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_summary(summary, stream) -> None:
-    done = summary.count("ok") + summary.count("partial")
+    from docpipe.model import DocumentStatus
+
+    S = DocumentStatus
+    ok, partial, failed = summary.count(S.ok), summary.count(S.partial), summary.count(S.failed)
     rate = summary.pages / summary.seconds if summary.seconds > 0 else 0.0
-    before = summary.count("failed-before")
+    before = summary.count(S.failed, previous=True)
     print(
-        f"docpipe: {done} converted ({summary.count('partial')} partial), {summary.count('skipped')} skipped "
-        f"(already done), {summary.count('failed')} failed"
+        f"docpipe: {ok + partial} converted ({partial} partial), {summary.skipped} skipped "
+        f"(already done), {failed} failed"
         + (f", {before} failed in an earlier run (--retry-failed retries them)" if before else "")
         + f"; {summary.pages} pages in {summary.seconds:.1f}s ({rate:.1f} pages/s)",
         file=stream,
     )
     for o in summary.failures:
-        label = "FAILED" if o.status == "failed-before" else o.status.upper()
-        print(f"  {label:8s} {o.error}", file=stream)
+        print(f"  {o.status.upper():8s} {o.error}", file=stream)

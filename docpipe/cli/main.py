@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import logging
 import sys
 
 from docpipe import __version__
@@ -34,7 +36,42 @@ def build_parser() -> argparse.ArgumentParser:
     for name in COMMANDS:
         module = importlib.import_module(f"docpipe.cli.{name}")
         module.add_parser(sub)
+    for command in sub.choices.values():  # after the command, where users type it
+        # `eval -v` has a meaning of its own (and logs at INFO)
+        with contextlib.suppress(argparse.ArgumentError):
+            command.add_argument(
+                "-v",
+                "--verbose",
+                action="count",
+                default=0,
+                help="log what happens: -v each document and fallback, -vv each page's route",
+            )
     return parser
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (a redirected or captured stream)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def configure_logging(verbose: int = 0) -> None:
+    """The `docpipe` logger prints its records' messages to stderr, as the warnings always read:
+    warnings by default, more with -v (INFO) and -vv (DEBUG). Worker processes are forked after
+    this and inherit it."""
+    logger = logging.getLogger("docpipe")
+    for handler in [h for h in logger.handlers if isinstance(h, _StderrHandler)]:
+        logger.removeHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    configure_logging(int(getattr(args, "verbose", 0)))
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

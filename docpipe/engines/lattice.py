@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docpipe.engines.base import Line, Rect, Span
 from docpipe.model import TableCell, TableData
+from docpipe.model.raw import Line, Rect, Span
 from docpipe.util.disjoint_set import DisjointSet
 
 RULE_MAX = 2.0  # points: thicker filled rectangles are shading, not rules

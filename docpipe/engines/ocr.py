@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import pymupdf
 
-from docpipe.engines.base import Line, PageInput, RawPage, RawTable, Span
+from docpipe.engines.base import PageInput
 from docpipe.engines.orientation import (
     Quad,
     detect_rotation,
@@ -39,6 +39,8 @@ from docpipe.engines.orientation import (
 )
 from docpipe.engines.raster import DEFAULT_MAX_PIXELS, PROBE_DPI, plan_raster, render_gray
 from docpipe.engines.scan_rules import scan_tables
+from docpipe.model import PageStatus
+from docpipe.model.raw import Line, RawPage, RawTable, Span
 
 INSTALL_HINT = "the OCR engine needs rapidocr and onnxruntime: pip install 'docpipe[ocr]'"
 DET_MODEL = "PP-OCRv6_det_small.onnx"
@@ -220,6 +222,7 @@ class OcrEngine:
     size); `max_pixels` caps any raster; `threads` is onnxruntime's intra-op thread count."""
 
     name = "ocr"
+    fallback = False  # OCR is what other engines fall back on
 
     def __init__(
         self,
@@ -243,11 +246,14 @@ class OcrEngine:
     def process(self, pages: Sequence[PageInput]) -> list[RawPage]:
         results: list[RawPage] = []
         for page_input in pages:
+            t0 = time.perf_counter()
             try:
-                results.append(self.process_page(page_input.page, page_input.index, page_input.route_reason))
+                raw = self.process_page(page_input.page, page_input.index, page_input.route_reason)
             except Exception as exc:  # one bad page must not sink the batch
                 error = f"{type(exc).__name__}: {exc}"
-                results.append(RawPage.for_input(page_input, self.name, status="failed", error=error))
+                raw = RawPage.for_input(page_input, self.name, status=PageStatus.failed, error=error)
+            raw.timings["engine"] = time.perf_counter() - t0
+            results.append(raw)
         return results
 
     def process_page(self, page: pymupdf.Page, index: int = 0, route_reason: str = "") -> RawPage:

@@ -1,4 +1,14 @@
-"""Per-page routing: does a page's text layer deserve trust, or does the page need OCR?
+"""Per-page routing, the one policy: which engine reads a page, and which reads it again when that
+engine fails it. `docpipe.recognition` asks nothing else.
+
+- `--engine auto` (the default): the text layer where it deserves trust, else OCR (below).
+- `--engine textlayer` / `ocr`: that engine for every page.
+- `--force-ocr`: OCR for every page the CPU engines would read (auto, textlayer, ocr).
+- `--engine vlm` (or any engine that is not a CPU engine): that engine for every page; `--force-ocr`
+  does not change the route, only the fallback: a page the engine fails is read again with OCR
+  instead of its text layer. Without it, the fallback is OCR only for pages without a text layer.
+
+Does a page's text layer deserve trust, or does the page need OCR?
 
 A page goes to OCR when it has no text layer, when its text is garbage, or when its text is a scan's
 invisible OCR layer (render mode 3, or text under a full-page image) of poor quality. Garbage is
@@ -17,7 +27,7 @@ from dataclasses import dataclass
 
 import pymupdf
 
-ENGINES = ("textlayer", "ocr")
+CPU_REQUESTS = ("auto", "textlayer", "ocr")  # what --force-ocr overrides
 FULL_PAGE_IMAGE = 0.8  # share of the page an image must cover to make it a scan
 MIN_CHARS = 20  # fewer visible characters than this and the page says too little to judge
 MAX_BAD_SHARE = 0.05  # replacement / private-use / control characters
@@ -121,6 +131,12 @@ def text_quality(text: str) -> TextQuality:
     return TextQuality(counted, bad / counted, good / counted, vowel_share)
 
 
+def fallback_route(page: pymupdf.Page, force_ocr: bool = False) -> str:
+    """The CPU engine that reads a page another engine failed: OCR when the page has no text layer
+    to read or OCR is forced, else the text layer (fast, and exact where it exists)."""
+    return "ocr" if force_ocr or not page.get_text("text").strip() else "textlayer"
+
+
 def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
     """(text, visible chars, invisible chars) of the page's text layer. The text trace is the cheapest
     way to see every glyph with its render mode (3 = invisible) and opacity."""
@@ -158,8 +174,9 @@ def _has_marks(page: pymupdf.Page) -> bool:
 
 def decide_route(page: pymupdf.Page, requested: str = "auto", force_ocr: bool = False) -> RouteDecision:
     """Which engine a page goes to. `requested` is the --engine choice (auto, textlayer, ocr, or
-    another engine name, passed through); `force_ocr` sends every page to OCR."""
-    if force_ocr:
+    another engine name, passed through); `force_ocr` sends every page a CPU engine would read to
+    OCR, and leaves the pages of another requested engine (vlm) to it."""
+    if force_ocr and requested in CPU_REQUESTS:
         return RouteDecision("ocr", "forced (--force-ocr)")
     if requested != "auto":
         return RouteDecision(requested, f"requested (--engine {requested})")

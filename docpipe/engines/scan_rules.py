@@ -13,9 +13,9 @@ import math
 import cv2
 import numpy as np
 
-from docpipe.engines.base import Line, Rect
 from docpipe.engines.lattice import find_lattice_tables
 from docpipe.model import TableData
+from docpipe.model.raw import Line, Rect
 
 MIN_RULE_INCH = 0.2  # longer than any glyph stroke of body text
 

@@ -11,9 +11,9 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.base import Line, Rect, overlap_ratio
 from docpipe.engines.lattice import find_lattice_tables
 from docpipe.model import TableCell, TableData
+from docpipe.model.raw import Line, Rect, overlap_ratio
 
 
 def _clean(text: str | None) -> str:

@@ -12,9 +12,11 @@ from collections.abc import Sequence
 
 import pymupdf
 
-from docpipe.engines.base import Line, PageInput, RawImage, RawPage, RawTable, Span
+from docpipe.engines.base import PageInput
 from docpipe.engines.lattice import horizontal_rules
 from docpipe.engines.tables import extract_tables
+from docpipe.model import PageStatus
+from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Span
 
 # Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
 # the media box dropped. Images come from get_image_info, which does not decode them.
@@ -77,6 +79,7 @@ def extract_images(page: pymupdf.Page, min_side: float = 24.0) -> list[RawImage]
 
 class TextLayerEngine:
     name = "textlayer"
+    fallback = False  # the text layer is what other engines fall back on
 
     def __init__(self, tables: bool = True) -> None:
         self.tables = tables
@@ -87,8 +90,8 @@ class TextLayerEngine:
     def process_page(self, page_input: PageInput) -> RawPage:
         page = page_input.page
         raw = RawPage.for_input(page_input, self.name)
+        t0 = time.perf_counter()
         try:
-            t0 = time.perf_counter()
             raw.lines = extract_lines(page)
             raw.images = extract_images(page)
             t1 = time.perf_counter()
@@ -99,6 +102,7 @@ class TextLayerEngine:
                 raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page, raw.lines, drawings)]
                 raw.timings["tables"] = time.perf_counter() - t1
         except Exception as exc:  # a broken content stream fails this page, not the document
-            raw.status = "failed"
+            raw.status = PageStatus.failed
             raw.error = f"text layer extraction failed: {type(exc).__name__}: {exc}"
+        raw.timings["engine"] = time.perf_counter() - t0
         return raw

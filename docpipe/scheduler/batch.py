@@ -8,6 +8,7 @@ itself (atomically) and reports a small outcome; only the parent touches the man
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -18,23 +19,15 @@ from pathlib import Path
 
 from docpipe.config import Config
 from docpipe.errors import DocpipeError
+from docpipe.model import DocumentStatus
+from docpipe.outcome import DocOutcome
+from docpipe.recognition import Engines
 from docpipe.scheduler.manifest import Manifest
 from docpipe.sources.discover import iter_inputs
 
+__all__ = ["BatchSummary", "DocOutcome", "WorkerState", "run_batch"]
 
-@dataclass
-class DocOutcome:
-    path: str
-    name: str
-    status: str  # ok | partial | failed | skipped (done before) | failed-before (skipped, failed before)
-    pages: int = 0
-    error: str | None = None
-    seconds: float = 0.0
-    timings: dict[str, float] = field(default_factory=dict)
-    engines: dict[str, int] = field(default_factory=dict)  # pages per engine
-    page_seconds: list[float] = field(default_factory=list)  # recognition time of each page
-    content_hash: str | None = None  # sha256 of the file, for the manifest
-    vlm: dict[str, float] = field(default_factory=dict)  # visual/text/output tokens, vlm seconds
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,21 +35,32 @@ class BatchSummary:
     outcomes: list[DocOutcome] = field(default_factory=list)
     seconds: float = 0.0
 
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
+    def count(self, status: DocumentStatus, previous: bool = False) -> int:
+        """Documents with this status, converted in this run (or, `previous`, in an earlier one)."""
+        return sum(1 for o in self.outcomes if o.status is status and o.previous is previous)
+
+    @property
+    def skipped(self) -> int:
+        """Documents done in an earlier run and left alone."""
+        return self.count(DocumentStatus.ok, True) + self.count(DocumentStatus.partial, True)
 
     @property
     def pages(self) -> int:
-        return sum(o.pages for o in self.outcomes if o.status not in ("skipped", "failed-before"))
+        return sum(o.pages for o in self.outcomes if not o.previous)
 
     @property
     def failures(self) -> list[DocOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "partial", "failed-before")]
+        """Failed or partial now, or failed in an earlier run and not retried."""
+        return [
+            o
+            for o in self.outcomes
+            if o.status is DocumentStatus.failed or (o.status is DocumentStatus.partial and not o.previous)
+        ]
 
     @property
     def ok(self) -> bool:
         """No document is left failed, whether it failed now or in an earlier run."""
-        return not any(o.status in ("failed", "failed-before") for o in self.outcomes)
+        return not any(o.status is DocumentStatus.failed for o in self.outcomes)
 
 
 def file_hash(path: Path) -> str:
@@ -67,22 +71,34 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
-_ENGINES = None  # per process: models load once, not once per document
-_OCR_THREADS: int | None = None  # set in pool workers: the cores are shared out between them
+class WorkerState:
+    """What a process that converts documents keeps from one document to the next: its engines
+    (models load once, not once per document) and its share of the cores for OCR."""
+
+    def __init__(self, ocr_threads: int | None = None) -> None:
+        self.ocr_threads = ocr_threads  # None: the engine takes the machine's share itself
+        self._engines: Engines | None = None
+
+    def engines(self, config: Config) -> Engines:
+        if self._engines is None or self._engines.config != config:
+            self._engines = Engines(config, ocr_threads=self.ocr_threads)
+        return self._engines
+
+
+# A pool worker's state, built by the pool initializer; the tasks below hand it on explicitly.
+_worker_state: WorkerState | None = None
 
 
 def _init_worker(ocr_threads: int) -> None:
-    global _OCR_THREADS
-    _OCR_THREADS = ocr_threads
+    global _worker_state
+    _worker_state = WorkerState(ocr_threads)
 
 
-def _engines(config: Config):
-    global _ENGINES
-    from docpipe.pipeline import Engines
-
-    if _ENGINES is None or _ENGINES.config != config:
-        _ENGINES = Engines(config, ocr_threads=_OCR_THREADS)
-    return _ENGINES
+def _in_worker() -> WorkerState:
+    global _worker_state
+    if _worker_state is None:  # a pool made without the initializer
+        _worker_state = WorkerState()
+    return _worker_state
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
@@ -93,20 +109,27 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def recognise_window(path: str, start: int, stop: int, config: Config):
-    """A worker's share of a big document: the raw pages of one window."""
-    from docpipe.pipeline import recognise_pages
+    """A pool task: a worker's share of a big document, the raw pages of one window."""
+    from docpipe.recognition import recognise_pages
 
-    return recognise_pages(path, range(start, stop), config, _engines(config))
+    return recognise_pages(path, range(start, stop), config, _in_worker().engines(config))
 
 
-def convert_one(path: str, out_dir: str, name: str, config: Config, raw_windows=None) -> DocOutcome:
+def convert_in_worker(path: str, out_dir: str, name: str, config: Config) -> DocOutcome:
+    """A pool task: `convert_one` with the worker's state."""
+    return convert_one(path, out_dir, name, config, _in_worker())
+
+
+def convert_one(
+    path: str, out_dir: str, name: str, config: Config, state: WorkerState, raw_windows=None
+) -> DocOutcome:
     """Convert and write one document; never raises for a bad input (the outcome says why).
     `raw_windows`: where a big document's pages are recognised (worker processes), else here."""
     from docpipe.pipeline import convert_to_dir
 
     t0 = time.perf_counter()
     try:
-        done = convert_to_dir(path, config, _engines(config), Path(out_dir), name, raw_windows)
+        done = convert_to_dir(path, config, state.engines(config), Path(out_dir), name, raw_windows)
     except BrokenProcessPool:  # a worker recognising this big document's pages died
         error = f"{path}: {DIED}"
     except DocpipeError as exc:
@@ -121,20 +144,11 @@ def convert_one(path: str, out_dir: str, name: str, config: Config, raw_windows=
         except OSError:
             digest = None
         seconds = time.perf_counter() - t0
-        return DocOutcome(path, name, "failed", error=error, seconds=seconds, content_hash=digest)
-    return DocOutcome(
-        path,
-        name,
-        done.status.value,
-        pages=done.pages,
-        error=done.error,
-        seconds=time.perf_counter() - t0,
-        timings=done.timings,
-        engines=done.engines,
-        page_seconds=done.page_seconds,
-        vlm=done.vlm,
-        content_hash=done.doc_id,
-    )
+        return DocOutcome(
+            path, name, DocumentStatus.failed, error=error, seconds=seconds, content_hash=digest
+        )
+    done.seconds = time.perf_counter() - t0
+    return done
 
 
 def manifest_key(path: str | Path) -> str:
@@ -156,7 +170,7 @@ def _output_name(manifest: Manifest, path: Path, taken: set[str]) -> str:
 def _plan(
     inputs: list[str | Path], manifest: Manifest, config: Config, force: bool, retry_failed: bool
 ) -> Iterator[tuple[Path, str, str | None] | DocOutcome]:
-    """Yield (path, output name, content hash or None) to convert, or a 'skipped' outcome."""
+    """Yield (path, output name, content hash or None) to convert, or the outcome of an earlier run."""
     taken: set[str] = set()
     config_hash = config.hash()
     for path in iter_inputs(inputs):
@@ -172,7 +186,8 @@ def _plan(
         try:
             digest = file_hash(path)
         except OSError as exc:
-            yield DocOutcome(str(path), name, "failed", error=f"{path}: cannot read: {exc.strerror or exc}")
+            error = f"{path}: cannot read: {exc.strerror or exc}"
+            yield DocOutcome(str(path), name, DocumentStatus.failed, error=error)
             continue
         if (
             entry is not None
@@ -180,11 +195,10 @@ def _plan(
             and entry.content_hash == digest
             and entry.config_hash == config_hash
         ):
-            if entry.status in ("ok", "partial"):
-                yield DocOutcome(str(path), name, "skipped", pages=entry.pages or 0, error=entry.error)
-                continue
-            if entry.status == "failed" and not retry_failed:
-                yield DocOutcome(str(path), name, "failed-before", error=entry.error)
+            done = entry.status in (DocumentStatus.ok, DocumentStatus.partial)
+            if done or (entry.status is DocumentStatus.failed and not retry_failed):
+                pages = entry.pages or 0
+                yield DocOutcome(str(path), name, entry.status, pages, entry.error, previous=True)
                 continue
         manifest.start(key, name, digest, config_hash)
         yield path, name, digest
@@ -198,13 +212,17 @@ def run_batch(
     progress: bool = False,
     force: bool = False,
     retry_failed: bool = False,
+    state: WorkerState | None = None,
 ) -> BatchSummary:
+    """`state`: with `workers <= 1`, the engines of this process; pass the same one to several
+    batches to load the models once."""
     from docpipe.writers.outputs import remove_stale_temporaries
 
     out_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(out_dir)  # once per batch: a run killed mid-write left them
     manifest = Manifest(out_dir)
     summary = BatchSummary()
+    state = state or WorkerState()  # workers <= 1: this process converts
     t0 = time.perf_counter()
     bar = None
     if progress:
@@ -217,7 +235,9 @@ def run_batch(
 
     def record(outcome: DocOutcome) -> None:
         summary.outcomes.append(outcome)
-        if outcome.status not in ("skipped", "failed-before"):
+        when = " (earlier run)" if outcome.previous else f", {outcome.pages} pages in {outcome.seconds:.1f}s"
+        log.info("docpipe: %s: %s%s", outcome.path, outcome.status, when)
+        if not outcome.previous:
             manifest.finish(
                 manifest_key(outcome.path),
                 outcome.status,
@@ -240,7 +260,7 @@ def run_batch(
                 record(
                     item
                     if isinstance(item, DocOutcome)
-                    else convert_one(str(item[0]), str(out_dir), item[1], config)
+                    else convert_one(str(item[0]), str(out_dir), item[1], config, state)
                 )
         else:
             _run_pool(plan, workers, out_dir, config, record)
@@ -269,9 +289,9 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
             pool.shutdown(wait=False, cancel_futures=True)
             pool = _new_pool(1)
             try:
-                record(pool.submit(convert_one, path, str(out_dir), name, config).result())
+                record(pool.submit(convert_in_worker, path, str(out_dir), name, config).result())
             except BrokenProcessPool:
-                record(DocOutcome(path, name, "failed", error=f"{path}: {DIED}"))
+                record(DocOutcome(path, name, DocumentStatus.failed, error=f"{path}: {DIED}"))
         pool.shutdown(wait=False, cancel_futures=True)
         pool = _new_pool(workers)
 
@@ -295,12 +315,14 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
                 continue
             path, name, _ = item
             if _is_big(path, config):
-                record(_convert_big(pool, str(path), out_dir, name, config, workers))
-                if getattr(pool, "_broken", False):  # a worker died on it: later work needs a pool
+                outcome, broken = _convert_big(pool, str(path), out_dir, name, config, workers)
+                record(outcome)
+                if broken:  # a worker died on it: later work needs a pool
                     isolate(list(pending.values()))
                     pending.clear()
                 continue
-            pending[pool.submit(convert_one, str(path), str(out_dir), name, config)] = (str(path), name)
+            job = pool.submit(convert_in_worker, str(path), str(out_dir), name, config)
+            pending[job] = (str(path), name)
             if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 collect(done)
@@ -330,22 +352,34 @@ def _is_big(path: Path, config: Config) -> bool:
         return False
 
 
-def _convert_big(pool, path: str, out_dir: Path, name: str, config: Config, workers: int) -> DocOutcome:
+def _convert_big(
+    pool: ProcessPoolExecutor, path: str, out_dir: Path, name: str, config: Config, workers: int
+) -> tuple[DocOutcome, bool]:
     """One big document: workers recognise its windows, a few ahead, while this process assembles
-    and writes them in order (assembly needs the windows in sequence)."""
+    and writes them in order (assembly needs the windows in sequence). Also says whether a worker
+    died on it, which leaves the pool broken."""
     from docpipe.pipeline import window_ranges
 
+    broken = False
+
     def windows(src, _engines):
+        nonlocal broken
         ranges = iter(window_ranges(src.doc.page_count, config.convert.max_pages_in_flight))
         ahead = []
-        for pages in ranges:
-            ahead.append(pool.submit(recognise_window, path, pages.start, pages.stop, config))
-            if len(ahead) > workers:
+        try:
+            for pages in ranges:
+                ahead.append(pool.submit(recognise_window, path, pages.start, pages.stop, config))
+                if len(ahead) > workers:
+                    yield ahead.pop(0).result()
+            while ahead:
                 yield ahead.pop(0).result()
-        while ahead:
-            yield ahead.pop(0).result()
+        except BrokenProcessPool:
+            broken = True
+            raise
 
-    return convert_one(path, str(out_dir), name, config, raw_windows=windows)
+    # This process only assembles and writes; its own engines are never used.
+    outcome = convert_one(path, str(out_dir), name, config, WorkerState(), raw_windows=windows)
+    return outcome, broken
 
 
 def default_workers() -> int:

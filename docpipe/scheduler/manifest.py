@@ -12,6 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from docpipe.model import DocumentStatus
+
+#: The status of a row whose document is being converted (or whose run was killed meanwhile);
+#: a finished row holds the document's `DocumentStatus`.
+RUNNING = "running"
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     path TEXT PRIMARY KEY,
@@ -34,7 +40,7 @@ class Entry:
     name: str
     content_hash: str | None
     config_hash: str | None
-    status: str
+    status: DocumentStatus | None  # None: started and never finished
     pages: int | None
     error: str | None
 
@@ -57,7 +63,11 @@ class Manifest:
             "SELECT path, name, content_hash, config_hash, status, pages, error FROM documents WHERE path=?",
             (path,),
         ).fetchone()
-        return Entry(*row) if row else None
+        if row is None:
+            return None
+        path, name, content_hash, config_hash, status, pages, error = row
+        status = None if status == RUNNING else DocumentStatus(status)
+        return Entry(path, name, content_hash, config_hash, status, pages, error)
 
     def name_taken(self, name: str, path: str) -> bool:
         row = self.db.execute("SELECT path FROM documents WHERE name=?", (name,)).fetchone()
@@ -66,16 +76,16 @@ class Manifest:
     def start(self, path: str, name: str, content_hash: str | None, config_hash: str) -> None:
         self.db.execute(
             "INSERT INTO documents(path, name, content_hash, config_hash, status, updated_at)"
-            " VALUES(?,?,?,?, 'running', ?) ON CONFLICT(path) DO UPDATE SET name=excluded.name,"
-            " content_hash=excluded.content_hash, config_hash=excluded.config_hash, status='running',"
-            " error=NULL, updated_at=excluded.updated_at",
-            (path, name, content_hash, config_hash, time.time()),
+            " VALUES(?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET name=excluded.name,"
+            " content_hash=excluded.content_hash, config_hash=excluded.config_hash,"
+            " status=excluded.status, error=NULL, updated_at=excluded.updated_at",
+            (path, name, content_hash, config_hash, RUNNING, time.time()),
         )
 
     def finish(
         self,
         path: str,
-        status: str,
+        status: DocumentStatus,
         pages: int | None,
         engine: str | None,
         error: str | None,

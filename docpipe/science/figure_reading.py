@@ -14,8 +14,8 @@ from typing import Literal
 import pymupdf
 from PIL import Image
 
-from docpipe.engines.base import Rect
 from docpipe.model import ChemicalData
+from docpipe.model.raw import Rect
 from docpipe.science.figure_kind import classify_figure
 from docpipe.science.osra import OsraMissing, heavy_atoms, recognise_structure
 

@@ -26,7 +26,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from docpipe.engines.base import Line, Rect, Span
+from docpipe.model.raw import Line, Rect, Span
 from docpipe.science.math_symbols import (
     BIG_OPERATORS,
     FUNCTION_NAMES,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from docpipe.errors import MissingExtra
 from docpipe.model import ChemicalData
-from docpipe.science.chem import chemical_from_smiles
+from docpipe.util.chem import chemical_from_smiles
 
 INSTALL_HINT = "install it with `apt-get install osra` (Debian/Ubuntu) or set DOCPIPE_OSRA to its path"
 # Bigger images only slow OSRA down (it works on bond lengths of tens of pixels) and could be a

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from docpipe.engines.base import PageInput, RawPage
+from docpipe.engines.base import PageInput
 from docpipe.engines.vlm.backends import Backend, VlmResponse, make_backend
 from docpipe.engines.vlm.images import crop_points, png_bytes, render_page
 from docpipe.engines.vlm.modes import Mode, choose_mode, estimate_text_tokens
@@ -27,6 +27,7 @@ from docpipe.engines.vlm.parse.sanitize import sanitize_inline
 from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMismatch, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
+from docpipe.model.raw import RawPage
 
 #: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
 #: FigureData.image_path (relative to the JSON), or None
@@ -45,6 +46,7 @@ class _Attempt:
 
 class VlmEngine:
     name = "vlm"
+    fallback = True  # a page the model fails (loops, timeouts) is read again by the CPU engines
 
     def __init__(
         self,
@@ -62,8 +64,6 @@ class VlmEngine:
         self._backend = backend
         self.image_sink = image_sink
         self._mupdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docpipe-render")
-        #: figure crops by block id, kept here when no image_sink is given
-        self.crops: dict[str, bytes] = {}
         self._warned: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # started by the first process()
         if self.settings.mode != "auto":
@@ -295,9 +295,8 @@ class VlmEngine:
             except ValueError:
                 continue
             png = png_bytes(crop)
+            raw.figure_images[b.id] = png  # the pipeline's image stage writes these, no re-rendering
             path = self.image_sink(page.index, b.id, png) if self.image_sink else None
-            if self.image_sink is None:
-                self.crops[b.id] = png
             b.figure = b.figure or FigureData()
             b.figure.image_path = path
             if self.settings.figure_pass:
@@ -342,7 +341,7 @@ class VlmEngine:
 def _chemical(smiles: str, source: str) -> ChemicalData:
     """RDKit validation; invalid SMILES are kept and flagged, never dropped."""
     try:
-        from docpipe.science.chem import chemical_from_smiles
+        from docpipe.util.chem import chemical_from_smiles
 
         return chemical_from_smiles(smiles, source=source)
     except Exception:  # RDKit missing: keep the reading unvalidated

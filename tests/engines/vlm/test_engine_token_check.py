@@ -6,19 +6,14 @@ from __future__ import annotations
 
 import base64
 import io
-import sys
-from pathlib import Path
 
 import pymupdf
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).parent))  # the loopback helper beside this file
-
-from openai_loopback import Loopback, completion  # noqa: E402
-
 from docpipe.engines.base import PageInput  # noqa: E402
 from docpipe.engines.vlm import VlmEngine, VlmSettings  # noqa: E402
 from docpipe.engines.vlm.modes import deepseek_visual_tokens  # noqa: E402
+from tests.engines.vlm.openai_loopback import Loopback, completion  # noqa: E402
 
 GROUNDED = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line.\n<｜end▁of▁sentence｜>"
 QWEN_HTML = '<html><body><p data-bbox="10 10 200 40">A line.</p></body></html>'

@@ -4,15 +4,9 @@ vLLM does."""
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).parent))
-
-from openai_loopback import Loopback, completion, request, settings, vllm_error  # noqa: E402
 
 from docpipe.engines.vlm.backends.base import (  # noqa: E402
     CONTEXT_MARGIN,
@@ -21,6 +15,7 @@ from docpipe.engines.vlm.backends.base import (  # noqa: E402
     predicted_prompt_tokens,
 )
 from docpipe.engines.vlm.backends.openai_http import OpenAIBackend  # noqa: E402
+from tests.engines.vlm.openai_loopback import Loopback, completion, request, settings, vllm_error  # noqa: E402
 
 MODEL = "deepseek-ai/DeepSeek-OCR"
 # vLLM's /v1/models: a ModelCard with max_model_len

@@ -4,19 +4,15 @@ request. Against a real socket on 127.0.0.1."""
 
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).parent))
-
-from openai_loopback import Loopback, Reply, completion, request, settings  # noqa: E402
 
 from docpipe.engines.vlm.backends.base import BackendError  # noqa: E402
 from docpipe.engines.vlm.backends.openai_http import OpenAIBackend  # noqa: E402
+from tests.engines.vlm.openai_loopback import Loopback, Reply, completion, request, settings  # noqa: E402
 
 
 def dripping(body, n) -> Reply:

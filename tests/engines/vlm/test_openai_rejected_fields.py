@@ -5,15 +5,20 @@ APIs do."""
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("httpx")
-sys.path.insert(0, str(Path(__file__).parent))
 
-from openai_loopback import (  # noqa: E402
+from docpipe.engines.vlm.backends import openai_http  # noqa: E402
+from docpipe.engines.vlm.backends.base import BackendError, VlmResponse  # noqa: E402
+from docpipe.engines.vlm.backends.openai_http import (  # noqa: E402
+    OpenAIBackend,
+    error_fields,
+    is_reasoning_model,
+    rejected_fields,
+)
+from tests.engines.vlm.openai_loopback import (  # noqa: E402
     MAX_TOKENS_UNSUPPORTED,
     TEMPERATURE_UNSUPPORTED,
     Loopback,
@@ -24,15 +29,6 @@ from openai_loopback import (  # noqa: E402
     request,
     settings,
     vllm_error,
-)
-
-from docpipe.engines.vlm.backends import openai_http  # noqa: E402
-from docpipe.engines.vlm.backends.base import BackendError, VlmResponse  # noqa: E402
-from docpipe.engines.vlm.backends.openai_http import (  # noqa: E402
-    OpenAIBackend,
-    error_fields,
-    is_reasoning_model,
-    rejected_fields,
 )
 
 N = 5

@@ -11,15 +11,16 @@ import pymupdf
 import pytest
 from rapidfuzz.distance import Levenshtein
 
-from docpipe.engines.base import PageInput, RawPage
+from docpipe.engines.base import PageInput
 from docpipe.eval.text import normalize_markdown
+from docpipe.model.raw import RawPage
 
 pytest.importorskip("rapidocr")
 pytest.importorskip("onnxruntime")
 
 from docpipe.engines.ocr import OcrEngine  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path("/work/shared/corpus/dev")
 MAX_CER = 0.05
 

@@ -15,12 +15,11 @@ from PIL import Image
 
 pytest.importorskip("httpx")
 
-from test_vlm_support_server import FakeChatServer, image_url, user_text  # noqa: E402
-
 from docpipe.cli.main import main  # noqa: E402
 from docpipe.model import Document  # noqa: E402
+from tests.engines.vlm.support_server import FakeChatServer, image_url, user_text  # noqa: E402
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "vlm"
+FIX = Path(__file__).resolve().parents[3] / "fixtures" / "vlm"
 PAGE = (FIX / "deepseek_grounded_page.txt").read_text(encoding="utf-8")
 LOOP = (FIX / "deepseek_loop.txt").read_text(encoding="utf-8")
 CHART = (FIX / "deepseek_figure_chart.txt").read_text(encoding="utf-8")

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pymupdf
 import pytest
 
-from docpipe.science.chem import chemical_from_smiles
 from docpipe.science.osra import (
     OsraMissing,
     osra_available,
@@ -16,15 +15,16 @@ from docpipe.science.osra import (
     recognise_structure,
     run_osra,
 )
+from docpipe.util.chem import chemical_from_smiles
 
 needs_osra = pytest.mark.skipif(not osra_available(), reason="osra is not installed (apt-get install osra)")
 
 
 @pytest.fixture(scope="module")
 def molecules(tmp_path_factory):
-    from conftest import _load_script
+    from tests.conftest import load_script
 
-    mod = _load_script("make_chem_fixtures")
+    mod = load_script("make_chem_fixtures")
     pdf, meta = mod.build(tmp_path_factory.mktemp("chem"))
     return pdf, json.loads(meta.read_text(encoding="utf-8"))
 

@@ -24,7 +24,7 @@ from docpipe.engines.vlm.profiles import (
 )
 from docpipe.model import BlockType
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "vlm"
+FIX = Path(__file__).resolve().parents[3] / "fixtures" / "vlm"
 W, H = 612.0, 792.0
 
 

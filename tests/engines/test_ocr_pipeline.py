@@ -13,7 +13,7 @@ from rapidfuzz.distance import Levenshtein
 
 from docpipe.cli.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _cer(pred: str, truth: str) -> float:

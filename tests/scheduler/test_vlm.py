@@ -11,9 +11,8 @@ import pytest
 
 pytest.importorskip("httpx")
 
-from test_vlm_support_server import FakeChatServer, user_text  # noqa: E402
-
 from docpipe.cli.main import main  # noqa: E402
+from tests.engines.vlm.support_server import FakeChatServer, user_text  # noqa: E402
 
 PAGE = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line of recognised text.\n"
 

@@ -16,7 +16,7 @@ from docpipe.eval.olmocr_bench import load_tests, parse_test, run_tests
 
 REASON = unavailable_reason()
 needs_katex = pytest.mark.skipif(REASON is not None, reason=REASON or "")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = Path("/work/shared/corpus/dev")
 
 

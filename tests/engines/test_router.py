@@ -10,9 +10,9 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from docpipe.engines.router import decide_route, text_quality
+from docpipe.engines.router import decide_route, fallback_route, text_quality
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +48,11 @@ def test_requested_and_forced(fixtures: Path) -> None:
     scanned = pymupdf.open(fixtures / "mixed.pdf")[1]
     assert decide_route(scanned, requested="textlayer").engine == "textlayer"
     assert decide_route(scanned, requested="textlayer", force_ocr=True).engine == "ocr"
+    # another engine keeps every page; --force-ocr only picks OCR for the pages it fails
+    assert decide_route(page, requested="vlm", force_ocr=True) == decide_route(page, requested="vlm")
+    assert decide_route(page, requested="vlm").reason == "requested (--engine vlm)"
+    assert (fallback_route(page), fallback_route(page, force_ocr=True)) == ("textlayer", "ocr")
+    assert fallback_route(scanned) == "ocr"  # no text layer to fall back on
 
 
 @pytest.mark.parametrize(

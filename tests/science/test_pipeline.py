@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import _load_script
 
 from docpipe.cli.main import main
-from docpipe.science.chem import chemical_from_smiles
 from docpipe.science.osra import osra_available
+from docpipe.util.chem import chemical_from_smiles
+from tests.conftest import load_script
 
 
 def _formula_blocks(data: dict) -> list[dict]:
@@ -19,7 +19,7 @@ def _formula_blocks(data: dict) -> list[dict]:
 
 @pytest.mark.skipif(not osra_available(), reason="osra is not installed (apt-get install osra)")
 def test_structures_become_chemical_blocks_with_canonical_smiles(tmp_path):
-    pdf, meta = _load_script("make_chem_fixtures").build(tmp_path / "in")
+    pdf, meta = load_script("make_chem_fixtures").build(tmp_path / "in")
     expected = json.loads(meta.read_text())
     out = tmp_path / "out"
     assert main(["convert", "-q", "--workers", "2", str(pdf), "-o", str(out), "--chem", "auto"]) == 0
@@ -39,7 +39,7 @@ def test_structures_become_chemical_blocks_with_canonical_smiles(tmp_path):
 def test_formulas_become_latex_blocks_that_katex_renders(tmp_path):
     from docpipe.eval.katex_render import render_latex, unavailable_reason
 
-    pdf, meta = _load_script("make_formula_fixtures").build(tmp_path / "in")
+    pdf, meta = load_script("make_formula_fixtures").build(tmp_path / "in")
     expected = json.loads(meta.read_text())["formulas"]
     out = tmp_path / "out"
     assert main(["convert", "-q", "--workers", "1", str(pdf), "-o", str(out)]) == 0
@@ -69,7 +69,7 @@ def test_figure_kinds_and_captions_recorded(tmp_path):
 
     import pymupdf
 
-    images = _load_script("make_figure_fixtures").images()
+    images = load_script("make_figure_fixtures").images()
     doc = pymupdf.open()
     expected = []
     for kind, imgs in images.items():

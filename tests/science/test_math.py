@@ -10,21 +10,21 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from docpipe.engines.base import Line, Span
 from docpipe.engines.textlayer import extract_lines
+from docpipe.model.raw import Line, Span
 from docpipe.science.math_latex import formula_rules, inline_math, is_math_line, lines_to_latex, math_share
 from docpipe.science.math_symbols import FUNCTION_NAMES, GREEK, OPERATORS
 
 CORPUS_FORMULA = (
-    Path(__file__).resolve().parents[2] / "shared" / "corpus" / "dev" / "pdf" / "code_and_formula.pdf"
+    Path(__file__).resolve().parents[3] / "shared" / "corpus" / "dev" / "pdf" / "code_and_formula.pdf"
 )
 
 
 @pytest.fixture(scope="module")
 def formulas(tmp_path_factory):
-    from conftest import _load_script
+    from tests.conftest import load_script
 
-    mod = _load_script("make_formula_fixtures")
+    mod = load_script("make_formula_fixtures")
     pdf, meta = mod.build(tmp_path_factory.mktemp("formulas"))
     data = json.loads(meta.read_text(encoding="utf-8"))
     doc = pymupdf.open(pdf)

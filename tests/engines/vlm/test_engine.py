@@ -11,13 +11,12 @@ from PIL import Image
 
 pytest.importorskip("httpx")
 
-from test_vlm_support_server import FakeChatServer, image_url, user_text  # noqa: E402
-
 from docpipe.engines.base import PageInput  # noqa: E402
 from docpipe.engines.vlm import VlmEngine, VlmSettings  # noqa: E402
 from docpipe.model import BlockType  # noqa: E402
+from tests.engines.vlm.support_server import FakeChatServer, image_url, user_text  # noqa: E402
 
-FIX = Path(__file__).resolve().parent.parent / "fixtures" / "vlm"
+FIX = Path(__file__).resolve().parents[3] / "fixtures" / "vlm"
 PAGE = (FIX / "deepseek_grounded_page.txt").read_text(encoding="utf-8")
 LOOP = (FIX / "deepseek_loop.txt").read_text(encoding="utf-8")
 CHART = (FIX / "deepseek_figure_chart.txt").read_text(encoding="utf-8")
@@ -103,7 +102,7 @@ def test_chemical_structures_validated_invalid_kept():
         eng = VlmEngine(settings(srv.base_url, max_concurrency=1))
         (raw,) = eng.process([page])
     chems = [b for b in raw.blocks if b.type == BlockType.chemical]
-    assert len(chems) == 2 and set(eng.crops) == {b.id for b in chems}
+    assert len(chems) == 2 and set(raw.figure_images) == {b.id for b in chems}  # crops ride on the page
     by_smiles = {b.chemical.smiles: b.chemical for b in chems}
     assert by_smiles["C1CC("].valid is False  # flagged, not dropped
     aspirin = by_smiles["CC(=O)Oc1ccccc1C(=O)O"]

@@ -14,9 +14,9 @@ from docpipe.science.figure_kind import KINDS, classify_figure, figure_features
 
 @pytest.fixture(scope="module")
 def generated():
-    from conftest import _load_script
+    from tests.conftest import load_script
 
-    return _load_script("make_figure_fixtures").images()
+    return load_script("make_figure_fixtures").images()
 
 
 def test_every_generated_figure_gets_its_kind(generated):
@@ -32,9 +32,9 @@ def test_every_generated_figure_gets_its_kind(generated):
 
 
 def test_molecule_crops_from_pdf_pages(tmp_path):
-    from conftest import _load_script
+    from tests.conftest import load_script
 
-    pdf, meta = _load_script("make_chem_fixtures").build(tmp_path)
+    pdf, meta = load_script("make_chem_fixtures").build(tmp_path)
     records = json.loads(meta.read_text(encoding="utf-8"))
     with pymupdf.open(pdf) as doc:
         kinds = []

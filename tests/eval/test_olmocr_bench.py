@@ -20,7 +20,7 @@ from docpipe.eval.olmocr_bench import (
     summarize,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEV_TESTS = ROOT / "fixtures" / "olmocr_bench" / "dev_corpus.jsonl"
 CORPUS = Path("/work/shared/corpus/dev")
 

@@ -16,7 +16,7 @@ import pytest
 
 from docpipe.cli.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -122,13 +122,13 @@ def test_bench_reports_stages_latency_memory_and_ratio(corpus, capsys):
     assert -0.5 < report["scheduler_overhead_share"] < 1.0
 
 
-def _crashing_convert_one(path, out_dir, name, config):
+def _crashing_convert_one(path, out_dir, name, config, state):
     """convert_one, except that one document kills its worker outright (module level: it is pickled)."""
     import docpipe.scheduler.batch as batch
 
     if name == "bench_002":
         os._exit(70)  # the worker dies without a word
-    return batch.real_convert_one(path, out_dir, name, config)
+    return batch.real_convert_one(path, out_dir, name, config, state)
 
 
 def test_a_worker_that_dies_fails_only_its_document(corpus, tmp_path, monkeypatch, capsys):
@@ -169,3 +169,39 @@ def test_a_big_document_is_spread_over_the_workers_with_identical_outputs(corpus
     assert (two / f"{name}.md").read_bytes() == (one / f"{name}.md").read_bytes()
     assert (two / f"{name}.chunks.jsonl").read_bytes() == (one / f"{name}.chunks.jsonl").read_bytes()
     assert _normalized_json(two / f"{name}.json") == _normalized_json(one / f"{name}.json")
+
+
+def _dying_recognise_window(path, start, stop, config):
+    """recognise_window, except that the worker dies outright (module level: it is pickled)."""
+    os._exit(70)
+
+
+def test_a_worker_dying_on_a_big_documents_window_fails_only_that_document(
+    corpus, tmp_path, monkeypatch, capsys
+):
+    """The pool breaks under a big document's window: that document fails (the pool says so through
+    BrokenProcessPool), the pool is rebuilt and the documents after it convert."""
+    import docpipe.scheduler.batch as batch
+
+    big, *rest = sorted(corpus.glob("*.pdf"))[:3]
+    monkeypatch.setattr(batch, "_is_big", lambda path, config: path == big)
+    monkeypatch.setattr(batch, "recognise_window", _dying_recognise_window)
+    out = tmp_path / "out"
+    args = ["convert", "-q", "--workers", "2", "--max-pages-in-flight", "2", str(big), *map(str, rest)]
+    assert main([*args, "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "2 converted" in err and "1 failed" in err
+    assert f"{big}: a worker process died while converting it" in err
+    assert all((out / f"{p.stem}.json").exists() for p in rest) and not (out / f"{big.stem}.json").exists()
+
+
+def test_worker_state_keeps_engines_for_one_config():
+    from docpipe.config import load_config
+    from docpipe.scheduler.batch import WorkerState
+
+    state = WorkerState(ocr_threads=3)
+    config = load_config()
+    engines = state.engines(config)
+    assert state.engines(load_config()) is engines and engines.ocr_threads == 3
+    other = state.engines(load_config(overrides={"convert": {"tables": False}}))
+    assert other is not engines and other.config.convert.tables is False

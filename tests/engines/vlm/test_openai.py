@@ -12,11 +12,10 @@ from PIL import Image
 
 pytest.importorskip("httpx")
 
-from test_vlm_support_server import FakeChatServer, image_url, user_text  # noqa: E402
-
 from docpipe.engines.vlm.backends.base import BackendError, VlmRequest  # noqa: E402
 from docpipe.engines.vlm.backends.openai_http import OpenAIBackend  # noqa: E402
 from docpipe.engines.vlm.settings import VlmSettings  # noqa: E402
+from tests.engines.vlm.support_server import FakeChatServer, image_url, user_text  # noqa: E402
 
 
 def settings(url: str, **kw) -> VlmSettings:

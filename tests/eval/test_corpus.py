@@ -8,7 +8,7 @@ from pathlib import Path
 
 from docpipe.cli.main import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_dev_corpus_with_default_engine(corpus, tmp_path, capsys):
