@@ -23,6 +23,7 @@ class DocOutcome:
     page_seconds: list[float] = field(default_factory=list)  # recognition time of each page
     content_hash: str | None = None  # sha256 of the file, for the manifest
     vlm: dict[str, float] = field(default_factory=dict)  # visual/text/output tokens, vlm seconds
+    vlm_fallback_reason: str | None = None  # why the first VLM page that fell back did
     # Not converted in this run: the status is the manifest's record of an earlier run (a document
     # done before is skipped; one that failed before is left alone unless --retry-failed).
     previous: bool = False
@@ -36,6 +37,7 @@ class PageTally:
     engines: dict[str, int] = field(default_factory=dict)
     page_seconds: list[float] = field(default_factory=list)
     vlm: dict[str, float] = field(default_factory=dict)
+    vlm_fallback_reason: str | None = None
 
     def add(self, pages: Iterable[PageResult]) -> None:
         for p in pages:
@@ -46,8 +48,14 @@ class PageTally:
                 self.failed += 1
                 self.first_error = self.first_error or p.error
             if p.vlm is not None:
+                # a VLM page read again by a CPU engine keeps its VLM record: count it apart, so a
+                # run whose model never answered usably can say so
+                fell_back = p.engine != "vlm"
+                if fell_back and self.vlm_fallback_reason is None:
+                    self.vlm_fallback_reason = p.error
                 for key, value in (
                     ("pages", 1),
+                    ("fallback_pages", int(fell_back)),
                     ("visual_tokens", p.vlm.visual_tokens),
                     ("text_tokens", p.vlm.text_tokens or 0),
                     ("output_tokens", p.vlm.output_tokens or 0),

@@ -194,6 +194,7 @@ def convert_to_dir(
             engines=tally.engines,
             page_seconds=tally.page_seconds,
             vlm=tally.vlm,
+            vlm_fallback_reason=tally.vlm_fallback_reason,
             content_hash=src.header.doc_id,
         )
     except BaseException:

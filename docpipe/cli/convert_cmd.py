@@ -17,7 +17,8 @@ outputs, for each input NAME:
   OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
 
 exit status: 0 when every document converted (some pages may have fallen back), 1 when any
-document failed (the summary lists why), 2 on usage errors.
+document failed or when every page sent to the VLM fell back to the CPU engines (the summary
+says why), 2 on usage errors.
 """
 
 
@@ -179,3 +180,5 @@ def print_summary(summary, stream) -> None:
     )
     for o in summary.failures:
         print(f"  {o.status.upper():8s} {o.error}", file=stream)
+    if summary.vlm_unusable:
+        print(f"docpipe: VLM UNUSABLE: {summary.vlm_unusable}", file=stream)

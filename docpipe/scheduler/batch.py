@@ -58,9 +58,22 @@ class BatchSummary:
         ]
 
     @property
+    def vlm_unusable(self) -> str | None:
+        """Why the VLM gave nothing usable, when every page sent to it in this run fell back to the
+        CPU engines (a server that refuses every request must not pass for a good run); else None."""
+        sent = [o for o in self.outcomes if not o.previous and o.vlm.get("pages")]
+        total = sum(o.vlm["pages"] for o in sent)
+        if not total or sum(o.vlm.get("fallback_pages", 0) for o in sent) < total:
+            return None
+        reason = next((o.vlm_fallback_reason for o in sent if o.vlm_fallback_reason), "no reason given")
+        return f"all {int(total)} pages sent to the VLM fell back to the CPU engines; first: {reason}"
+
+    @property
     def ok(self) -> bool:
-        """No document is left failed, whether it failed now or in an earlier run."""
-        return not any(o.status is DocumentStatus.failed for o in self.outcomes)
+        """No document is left failed, whether it failed now or in an earlier run, and the VLM,
+        where pages were sent to it, read at least one of them."""
+        failed = any(o.status is DocumentStatus.failed for o in self.outcomes)
+        return not failed and self.vlm_unusable is None
 
 
 def file_hash(path: Path) -> str:

@@ -98,3 +98,22 @@ def test_python_api_works_inside_a_running_event_loop(tmp_path):
 
         result = asyncio.run(in_notebook())
     assert result.pages[0].engine == "vlm" and result.pages[0].status.value == "ok"
+
+
+def test_a_server_that_refuses_every_request_fails_the_run(tmp_path, capsys):
+    """Every page falls back to the text layer (the documents themselves convert), but a run whose
+    VLM read nothing must not exit 0 in silence: the user asked for the model."""
+    doc = pymupdf.open()
+    for i in range(2):
+        doc.new_page(width=300, height=400).insert_text((40, 60), f"Page {i} text.", fontsize=11)
+    pdf = tmp_path / "two.pdf"
+    doc.save(pdf)
+    refusal = "Per-request mm_processor_kwargs are disabled by default"
+    with FakeChatServer(lambda body, n: ("status", 400, {}, refusal)) as srv:
+        code = _run(pdf, tmp_path / "out", srv.base_url)
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "VLM UNUSABLE" in err and "all 2 pages sent to the VLM fell back" in err and refusal in err
+    data = json.loads((tmp_path / "out" / "two.json").read_text())
+    assert [p["status"] for p in data["pages"]] == ["fallback", "fallback"]  # the text is still there
+    assert "Page 1 text." in (tmp_path / "out" / "two.md").read_text()

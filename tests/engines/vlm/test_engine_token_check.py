@@ -10,10 +10,10 @@ import io
 import pymupdf
 from PIL import Image
 
-from docpipe.engines.base import PageInput  # noqa: E402
-from docpipe.engines.vlm import VlmEngine, VlmSettings  # noqa: E402
-from docpipe.engines.vlm.modes import deepseek_visual_tokens  # noqa: E402
-from tests.engines.vlm.openai_loopback import Loopback, completion  # noqa: E402
+from docpipe.engines.base import PageInput
+from docpipe.engines.vlm import VlmEngine, VlmSettings
+from docpipe.engines.vlm.modes import deepseek_visual_tokens
+from tests.engines.vlm.openai_loopback import Loopback, completion
 
 GROUNDED = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line.\n<｜end▁of▁sentence｜>"
 QWEN_HTML = '<html><body><p data-bbox="10 10 200 40">A line.</p></body></html>'
