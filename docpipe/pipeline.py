@@ -136,9 +136,11 @@ def convert_file(
 ) -> ConversionResult:
     """Convert one file into an in-memory Document (the Python API). Raises InputError when the file
     cannot be opened at all; page-level failures are recorded in the Document instead."""
+    own_engines = engines is None  # built here for this one file: released here too
     engines = engines or Engines(config)
-    src = _open(Path(path), config)
+    src = None
     try:
+        src = _open(Path(path), config)
         pages: list[PageResult] = []
         images: dict[str, ImageBlob] = {}
         with_images = with_images and config.convert.extract_images
@@ -153,7 +155,10 @@ def convert_file(
         document = src.header.model_copy(update={"pages": pages, "status": status, "error": error})
         return ConversionResult(document=document, images=images, timings=src.timings)
     finally:
-        src.doc.close()
+        if src is not None:
+            src.doc.close()
+        if own_engines:
+            engines.close()
 
 
 def convert_to_dir(

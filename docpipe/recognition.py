@@ -95,6 +95,14 @@ class Engines:
             self._cache[name] = entry.build(entry.engine_class(), self.config, self.ocr_threads)
         return self._cache[name]
 
+    def close(self) -> None:
+        """Release what engines hold beyond their pages (a VLM engine's connections and threads)."""
+        for engine in self._cache.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                close()
+        self._cache.clear()
+
     def allows_fallback(self, name: str) -> bool:
         """Whether the pages this engine fails are read again on the CPU. Its class says so, which
         is known even when the engine cannot be built (a bad setting fails its pages, which then

@@ -94,6 +94,8 @@ class WorkerState:
 
     def engines(self, config: Config) -> Engines:
         if self._engines is None or self._engines.config != config:
+            if self._engines is not None:
+                self._engines.close()
             self._engines = Engines(config, ocr_threads=self.ocr_threads)
         return self._engines
 

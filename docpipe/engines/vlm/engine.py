@@ -26,7 +26,7 @@ from docpipe.engines.vlm.parse.repetition import is_repetition_loop
 from docpipe.engines.vlm.parse.sanitize import sanitize_inline
 from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMismatch, profile_for
 from docpipe.engines.vlm.settings import VlmSettings
-from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, VlmPageInfo
+from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, PageStatus, VlmPageInfo
 from docpipe.model.raw import RawPage
 
 #: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
@@ -86,11 +86,15 @@ class VlmEngine:
 
     async def aprocess(self, pages: Sequence[PageInput]) -> list[RawPage]:
         try:
-            return list(await asyncio.gather(*(self.aprocess_page(p) for p in pages)))
+            raws = list(await asyncio.gather(*(self.aprocess_page(p) for p in pages)))
         finally:
             # a caller's own loop (not the engine's) takes its connections with it
             if asyncio.get_running_loop() is not self._loop:
                 await self._aclose_backend()
+        for raw in raws:
+            # pages run concurrently: a page's own cost is its stages, not a share of the wall time
+            raw.timings["engine"] = sum(raw.timings.get(k, 0.0) for k in ("render", "vlm", "figures"))
+        return raws
 
     async def _aclose_backend(self) -> None:
         close = getattr(self._backend, "aclose", None)
@@ -143,7 +147,7 @@ class VlmEngine:
             rendered = await loop.run_in_executor(self._mupdf_thread, self._render_and_plan, page)
             raster, (plan, vt, ratio, text_tokens), first_image = rendered
         except Exception as exc:  # a page PyMuPDF cannot render: the pipeline falls back
-            raw.status, raw.error = "failed", f"render failed: {exc}"
+            raw.status, raw.error = PageStatus.failed, f"render failed: {exc}"
             return raw
         raw.timings["render"] = time.perf_counter() - t0
         errors: list[str] = []  # why attempts failed
@@ -208,13 +212,14 @@ class VlmEngine:
                 info.visual_tokens, info.visual_tokens_source = resp.visual_tokens, "engine"
         info.compression_ratio = round(text_tokens / max(info.visual_tokens, 1), 3)
         if parsed is None or resp is None:
-            raw.status, raw.error = "failed", json_safe("; ".join(errors))[:2000]  # errors may quote replies
+            # the errors may quote the model's reply
+            raw.status, raw.error = PageStatus.failed, json_safe("; ".join(errors))[:2000]
             info.raw_output = resp.text if resp is not None else None
             return raw
         truncated = not prof.finished(resp)
         if not parsed.drafts:
             # nothing parsable: keep what the model said as plain text and let the user judge
-            raw.status = "fallback"
+            raw.status = PageStatus.fallback
             raw.error = "; ".join(["unparsable model output", *parsed.problems])[:2000]
             info.raw_output = resp.text
             text = sanitize_inline(_TAGS.sub(" ", resp.text))  # output safety: model text, unparsed
