@@ -29,7 +29,7 @@ from docpipe.model import (
     PageStatus,
     SourceInfo,
 )
-from docpipe.sources.pdf import media_type, open_document
+from docpipe.sources.pdf import media_type, open_document, page_damage
 from docpipe.writers.outputs import ImageBlob
 
 ProgressFn = Callable[[int], None]
@@ -124,9 +124,18 @@ def _recognise(
         t0 = time.perf_counter()
         try:
             page = doc.load_page(index)
-            engine_name, reason = route(page, engines.config)
+            damage = page_damage(page)
+            if not damage:
+                engine_name, reason = route(page, engines.config)
         except Exception as exc:
             results[index] = _failed_load(doc, index, exc)
+            if progress:
+                progress(1)
+            continue
+        if damage:  # nothing there to read: OCR would only see a blank page
+            results[index] = RawPage.for_input(
+                PageInput(source, index, page), "none", status="failed", error=f"page {index + 1}: {damage}"
+            )
             if progress:
                 progress(1)
             continue
@@ -240,18 +249,28 @@ def _figure_images(doc: pymupdf.Document, pages: list[PageResult], dpi: int) -> 
 
 
 def _status_from_counts(
-    n_pages: int, failed: int, first_error: str | None
+    n_pages: int, failed: int, first_error: str | None, partial: int = 0, first_partial: str | None = None
 ) -> tuple[DocumentStatus, str | None]:
     if n_pages and failed == n_pages:
         return DocumentStatus.failed, f"all {n_pages} pages failed; first: {first_error}"
-    if failed:
-        return DocumentStatus.partial, f"{failed} of {n_pages} pages failed"
+    if failed or partial:
+        parts = [f"{failed} of {n_pages} pages failed"] if failed else []
+        if partial:
+            parts.append(f"{partial} of {n_pages} pages partial; first: {first_partial}")
+        return DocumentStatus.partial, "; ".join(parts)
     return DocumentStatus.ok, None
 
 
 def _doc_status(pages: list[PageResult]) -> tuple[DocumentStatus, str | None]:
     failed = [p for p in pages if p.status is PageStatus.failed]
-    return _status_from_counts(len(pages), len(failed), failed[0].error if failed else None)
+    partial = [p for p in pages if p.status is PageStatus.partial]
+    return _status_from_counts(
+        len(pages),
+        len(failed),
+        failed[0].error if failed else None,
+        len(partial),
+        partial[0].error if partial else None,
+    )
 
 
 @dataclass
@@ -415,7 +434,7 @@ def convert_to_dir(
     writer = None
     try:
         writer = DocumentWriter(out_dir, name, src.header, config.chunks.max_tokens)
-        n_pages, failed, first_error = 0, 0, None
+        n_pages, failed, first_error, partial, first_partial = 0, 0, None, 0, None
         engine_pages: dict[str, int] = {}
         page_seconds: list[float] = []
         vlm: dict[str, float] = {}
@@ -433,13 +452,16 @@ def convert_to_dir(
                 if p.status is PageStatus.failed:
                     failed += 1
                     first_error = first_error or p.error
+                elif p.status is PageStatus.partial:
+                    partial += 1
+                    first_partial = first_partial or p.error
                 if p.vlm is not None:
                     _add(vlm, "pages", 1)
                     _add(vlm, "visual_tokens", p.vlm.visual_tokens)
                     _add(vlm, "text_tokens", p.vlm.text_tokens or 0)
                     _add(vlm, "output_tokens", p.vlm.output_tokens or 0)
                     _add(vlm, "seconds", p.timings.get("engine", 0.0))
-        status, error = _status_from_counts(n_pages, failed, first_error)
+        status, error = _status_from_counts(n_pages, failed, first_error, partial, first_partial)
         t0 = time.perf_counter()
         writer.finish(status, error)
         _add(src.timings, "write", time.perf_counter() - t0)

@@ -111,8 +111,9 @@ class RawPage:
     route_reason: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     vlm: VlmPageInfo | None = None
-    status: str = "ok"  # ok / fallback / failed
+    status: str = "ok"  # ok / fallback / partial / failed
     error: str | None = None
+    text_chars: int | None = None  # letters and digits in the page's text layer, where one was read
 
     @classmethod
     def for_input(cls, page: PageInput, engine: str, **fields) -> RawPage:

@@ -3,6 +3,7 @@ InputError that names the file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pymupdf
@@ -38,6 +39,9 @@ def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises FileDataError and friends for broken files
         raise InputError(name, f"cannot open PDF: {exc}") from exc
+    if doc.page_count == 0:
+        doc.close()
+        raise InputError(name, "no page could be read (the file is truncated or damaged)")
     if doc.needs_pass:
         if not password:
             doc.close()
@@ -60,3 +64,30 @@ def open_document(
             else open_image_document(path, max_image_pixels)
         )
     return open_pdf(path, data, password)
+
+
+def page_damage(page: pymupdf.Page) -> str | None:
+    """Why a PDF page cannot be read at all, or None. A truncated or damaged file that MuPDF
+    repaired keeps its page count, but pages whose object or content streams were cut off come out
+    blank: they must fail, not pass as empty pages. Costs a few dictionary lookups."""
+    doc = page.parent
+    if not getattr(doc, "is_pdf", False):
+        return None
+    n = doc.xref_length()
+    xref = page.xref
+    if xref <= 0 or xref >= n:
+        return f"the page object ({xref} 0 R) is missing: the file is truncated or damaged"
+    try:
+        kind, value = doc.xref_get_key(xref, "Contents")
+    except Exception as exc:
+        return f"the page object cannot be read ({exc}): the file is truncated or damaged"
+    refs = []
+    if kind == "xref":
+        refs = [value]
+    elif kind == "array":
+        refs = re.findall(r"\d+ \d+ R", value)
+    for ref in refs:
+        x = int(ref.split()[0])
+        if x <= 0 or x >= n or doc.xref_object(x).strip() == "null":
+            return f"its content stream ({ref}) is missing: the file is truncated or damaged"
+    return None
