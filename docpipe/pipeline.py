@@ -132,10 +132,10 @@ def _recognise(
             if progress:
                 progress(1)
             continue
-        if damage:  # nothing there to read: OCR would only see a blank page
-            results[index] = RawPage.for_input(
-                PageInput(source, index, page), "none", status="failed", error=f"page {index + 1}: {damage}"
-            )
+        if damage and damage[0] == "failed":  # nothing there to read: OCR would only see a blank page
+            error = f"page {index + 1}: {damage[1]}"
+            blank = PageInput(source, index, page)
+            results[index] = RawPage.for_input(blank, "none", status="failed", error=error)
             if progress:
                 progress(1)
             continue
@@ -147,6 +147,8 @@ def _recognise(
         t1 = time.perf_counter()
         raw = _run_engine(engines, engine_name, page_input)
         raw.timings["engine"] = time.perf_counter() - t1
+        if damage and raw.status == "ok":
+            raw.status, raw.error = "partial", f"page {index + 1}: {damage[1]}"
         results[index] = raw
         if progress:
             progress(1)

@@ -67,6 +67,28 @@ def _vertical_regions(lines: list[Line], vocab: set[str]) -> list[Region]:
     return regions
 
 
+SIDE_MARGIN_SHARE = 0.12
+
+
+def _mark_side_stamps(pages: list[tuple[float, list[Region]]], seen: Counter) -> None:
+    """Sideways text in the left or right margin that recurs on other pages (production stamps,
+    journal names running up the edge) is page furniture, like a running footer."""
+    found = []
+    for width, regions in pages:
+        on_page = set()
+        for reg in regions:
+            if reg.type is not None or not reg.lines or not all(ln.vertical for ln in reg.lines):
+                continue
+            if reg.bbox[2] <= width * SIDE_MARGIN_SHARE or reg.bbox[0] >= width * (1 - SIDE_MARGIN_SHARE):
+                key = ("side", re.sub(r"\d+", "#", " ".join(reg.text.lower().split())))
+                found.append((reg, key))
+                on_page.add(key)
+        seen.update(on_page)
+    for reg, key in found:
+        if seen[key] >= 2:
+            reg.type = BlockType.page_footer
+
+
 def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
     table_boxes = [t.bbox for t in raw.tables]
     free = [ln for ln in raw.lines if not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)]
@@ -170,6 +192,7 @@ class Assembler:
                 body_size(regions, sizes),
                 self.margins.setdefault(engine, Counter()),
             )
+            _mark_side_stamps([(raw.width, regs) for raw, regs in group], self.margins[engine])
             content = [r for r in regions if r.type is None]
             body = body_size(content, sizes)
             for raw, regs in group:

@@ -66,28 +66,27 @@ def open_document(
     return open_pdf(path, data, password)
 
 
-def page_damage(page: pymupdf.Page) -> str | None:
-    """Why a PDF page cannot be read at all, or None. A truncated or damaged file that MuPDF
-    repaired keeps its page count, but pages whose object or content streams were cut off come out
-    blank: they must fail, not pass as empty pages. Costs a few dictionary lookups."""
+def page_damage(page: pymupdf.Page) -> tuple[str, str] | None:
+    """("failed" or "partial", why) for a PDF page that cannot be read whole, else None. A truncated
+    or damaged file that MuPDF repaired keeps its page count, but pages whose object or content
+    streams were cut off come out blank or cut short: they must say so, not pass as ok. Costs a few
+    dictionary lookups."""
     doc = page.parent
     if not getattr(doc, "is_pdf", False):
         return None
     n = doc.xref_length()
     xref = page.xref
     if xref <= 0 or xref >= n:
-        return f"the page object ({xref} 0 R) is missing: the file is truncated or damaged"
+        return "failed", f"the page object ({xref} 0 R) is missing: the file is truncated or damaged"
     try:
         kind, value = doc.xref_get_key(xref, "Contents")
+        refs = [int(r) for r in re.findall(r"(\d+) \d+ R", value)] if kind in ("xref", "array") else []
+        missing = [x for x in refs if x <= 0 or x >= n or not doc.xref_is_stream(x)]
     except Exception as exc:
-        return f"the page object cannot be read ({exc}): the file is truncated or damaged"
-    refs = []
-    if kind == "xref":
-        refs = [value]
-    elif kind == "array":
-        refs = re.findall(r"\d+ \d+ R", value)
-    for ref in refs:
-        x = int(ref.split()[0])
-        if x <= 0 or x >= n or doc.xref_object(x).strip() == "null":
-            return f"its content stream ({ref}) is missing: the file is truncated or damaged"
-    return None
+        return "failed", f"the page object cannot be read ({exc}): the file is truncated or damaged"
+    if not missing:
+        return None
+    what = f"{len(missing)} of its {len(refs)} content streams are missing"
+    if len(missing) == len(refs):
+        return "failed", f"{what}: the file is truncated or damaged"
+    return "partial", f"{what}: the file is truncated or damaged, the page is cut short"
