@@ -81,6 +81,10 @@ def page_damage(page: pymupdf.Page) -> tuple[str, str] | None:
     try:
         kind, value = doc.xref_get_key(xref, "Contents")
         refs = [int(r) for r in re.findall(r"(\d+) \d+ R", value)] if kind in ("xref", "array") else []
+        if len(refs) == 1 and 0 < refs[0] < n and not doc.xref_is_stream(refs[0]):
+            body = doc.xref_object(refs[0]).strip()
+            if body.startswith("["):  # /Contents pointing at an array of streams
+                refs = [int(r) for r in re.findall(r"(\d+) \d+ R", body)]
         missing = [x for x in refs if x <= 0 or x >= n or not doc.xref_is_stream(x)]
     except Exception as exc:
         return "failed", f"the page object cannot be read ({exc}): the file is truncated or damaged"
