@@ -62,8 +62,8 @@ def _vertical_regions(lines: list[Line], vocab: set[str]) -> list[Region]:
         for ln in group[1:]:
             bbox = union(bbox, ln.bbox)
         text = join_lines([ln.text for ln in group], vocab)
-        if text:
-            regions.append(Region(bbox=bbox, lines=group, text=text))
+        if text:  # never a heading: its size says nothing about the running text's hierarchy
+            regions.append(Region(bbox=bbox, lines=group, text=text, type=BlockType.paragraph))
     return regions
 
 
@@ -77,7 +77,8 @@ def _mark_side_stamps(pages: list[tuple[float, list[Region]]], seen: Counter) ->
     for width, regions in pages:
         on_page = set()
         for reg in regions:
-            if reg.type is not None or not reg.lines or not all(ln.vertical for ln in reg.lines):
+            sideways = bool(reg.lines) and all(ln.vertical for ln in reg.lines)
+            if reg.type is not BlockType.paragraph or not sideways:
                 continue
             if reg.bbox[2] <= width * SIDE_MARGIN_SHARE or reg.bbox[0] >= width * (1 - SIDE_MARGIN_SHARE):
                 key = ("side", re.sub(r"\d+", "#", " ".join(reg.text.lower().split())))
