@@ -39,7 +39,7 @@ def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises FileDataError and friends for broken files
         raise InputError(name, f"cannot open PDF: {exc}") from exc
-    if doc.page_count == 0:
+    if doc.page_count == 0 and doc.is_repaired:  # a well-formed empty PDF is fine; a broken one is not
         doc.close()
         raise InputError(name, "no page could be read (the file is truncated or damaged)")
     if doc.needs_pass:
