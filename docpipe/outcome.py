@@ -34,6 +34,8 @@ class PageTally:
     pages: int = 0
     failed: int = 0
     first_error: str | None = None
+    partial: int = 0  # pages that lost part of their content (damaged streams, text left out)
+    first_partial: str | None = None
     engines: dict[str, int] = field(default_factory=dict)
     page_seconds: list[float] = field(default_factory=list)
     vlm: dict[str, float] = field(default_factory=dict)
@@ -47,6 +49,9 @@ class PageTally:
             if p.status is PageStatus.failed:
                 self.failed += 1
                 self.first_error = self.first_error or p.error
+            elif p.status is PageStatus.partial:
+                self.partial += 1
+                self.first_partial = self.first_partial or p.error
             if p.vlm is not None:
                 # a VLM page read again by a CPU engine keeps its VLM record: count it apart, so a
                 # run whose model never answered usably can say so
@@ -66,6 +71,9 @@ class PageTally:
     def status(self) -> tuple[DocumentStatus, str | None]:
         if self.pages and self.failed == self.pages:
             return DocumentStatus.failed, f"all {self.pages} pages failed; first: {self.first_error}"
-        if self.failed:
-            return DocumentStatus.partial, f"{self.failed} of {self.pages} pages failed"
+        if self.failed or self.partial:
+            parts = [f"{self.failed} of {self.pages} pages failed"] if self.failed else []
+            if self.partial:
+                parts.append(f"{self.partial} of {self.pages} pages partial; first: {self.first_partial}")
+            return DocumentStatus.partial, "; ".join(parts)
         return DocumentStatus.ok, None

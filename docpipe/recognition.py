@@ -24,7 +24,7 @@ from docpipe.engines.router import decide_route, fallback_route
 from docpipe.errors import MissingExtra
 from docpipe.model import PageStatus
 from docpipe.model.raw import RawPage
-from docpipe.sources.pdf import open_document
+from docpipe.sources.pdf import open_document, page_damage
 
 ProgressFn = Callable[[int], None]
 
@@ -165,10 +165,21 @@ def recognise_window(
     results: dict[int, RawPage] = {}
     routed: dict[str, list[PageInput]] = {}
     route_s: dict[int, float] = {}
+    damaged: dict[int, str] = {}  # pages whose content streams were partly cut off
     for index in indexes:
         t0 = time.perf_counter()
         try:
             page = doc.load_page(index)
+            damage = page_damage(page)
+            if damage and damage[0] == "failed":  # nothing there to read: OCR would see a blank page
+                error = f"page {index + 1}: {damage[1]}"
+                blank = PageInput(source, index, page)
+                results[index] = RawPage.for_input(blank, "none", status=PageStatus.failed, error=error)
+                if progress:
+                    progress(1)
+                continue
+            if damage:
+                damaged[index] = f"page {index + 1}: {damage[1]}"
             decision = decide_route(page, convert.engine, convert.force_ocr)
         except Exception as exc:
             results[index] = _failed_load(doc, index, exc)
@@ -193,6 +204,8 @@ def recognise_window(
     for index, raw in results.items():
         # Engines add their own breakdown (tables, detect, recognise...); `route` is the router's.
         raw.timings["route"] = route_s.get(index, 0.0)
+        if index in damaged and raw.status == PageStatus.ok:
+            raw.status, raw.error = PageStatus.partial, damaged[index]
     return [results[i] for i in indexes]
 
 

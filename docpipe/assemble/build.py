@@ -17,14 +17,30 @@ from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place
 from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture
 from docpipe.assemble.reading_order import xy_cut
-from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions
+from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions, union
 from docpipe.assemble.stream_tables import find_stream_tables
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
-from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult
-from docpipe.model.raw import RawPage, overlap_ratio
+from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
+from docpipe.model.raw import Line, RawPage, overlap_ratio
 from docpipe.science.math_latex import inline_math
 
 _RTL = re.compile(r"[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")
+_ALNUM = re.compile(r"[^\W_]")
+# Safety net against silent loss: a page whose blocks (furniture and figure labels included: they
+# are in the JSON) hold less than this share of the letters and digits its text layer held is
+# `partial`, never `ok`. Small pages are left alone: a few stray glyphs are not a loss worth a flag.
+LOSS_RATIO = 0.5
+LOSS_MIN_CHARS = 100
+
+
+def output_chars(blocks: list[Block]) -> int:
+    """Letters and digits a page's blocks carry: text, table cells, formula sources."""
+    n = 0
+    for b in blocks:
+        n += len(_ALNUM.findall(b.text or (b.latex or "")))
+        if b.table is not None:
+            n += sum(len(_ALNUM.findall(c.text)) for c in b.table.cells)
+    return n
 
 
 def _normalize_lines(raw: RawPage) -> None:
@@ -33,13 +49,52 @@ def _normalize_lines(raw: RawPage) -> None:
             span.text = normalize_chars(span.text)
 
 
+def _vertical_regions(lines: list[Line], vocab: set[str]) -> list[Region]:
+    """Text running up or down a page that reads left to right (sideways labels, margin stamps, a
+    rotated caption): the engine's blocks become regions of their own, lines in the engine's order,
+    so the text stays in the output and in reading order by its position."""
+    groups: dict[object, list[Line]] = {}
+    for n, ln in enumerate(lines):
+        groups.setdefault(ln.block_hint if ln.block_hint is not None else ("line", n), []).append(ln)
+    regions = []
+    for group in groups.values():
+        bbox = group[0].bbox
+        for ln in group[1:]:
+            bbox = union(bbox, ln.bbox)
+        text = join_lines([ln.text for ln in group], vocab)
+        if text:  # never a heading: its size says nothing about the running text's hierarchy
+            regions.append(Region(bbox=bbox, lines=group, text=text, type=BlockType.paragraph))
+    return regions
+
+
+SIDE_MARGIN_SHARE = 0.12
+
+
+def _mark_side_stamps(pages: list[tuple[float, list[Region]]], seen: Counter) -> None:
+    """Sideways text in the left or right margin that recurs on other pages (production stamps,
+    journal names running up the edge) is page furniture, like a running footer."""
+    found = []
+    for width, regions in pages:
+        on_page = set()
+        for reg in regions:
+            sideways = bool(reg.lines) and all(ln.vertical for ln in reg.lines)
+            if reg.type is not BlockType.paragraph or not sideways:
+                continue
+            if reg.bbox[2] <= width * SIDE_MARGIN_SHARE or reg.bbox[0] >= width * (1 - SIDE_MARGIN_SHARE):
+                key = ("side", re.sub(r"\d+", "#", " ".join(reg.text.lower().split())))
+                found.append((reg, key))
+                on_page.add(key)
+        seen.update(on_page)
+    for reg, key in found:
+        if seen[key] >= 2:
+            reg.type = BlockType.page_footer
+
+
 def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
     table_boxes = [t.bbox for t in raw.tables]
-    lines = [
-        ln
-        for ln in raw.lines
-        if not ln.vertical and not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)
-    ]
+    free = [ln for ln in raw.lines if not any(overlap_ratio(ln.bbox, tb) > 0.5 for tb in table_boxes)]
+    lines = [ln for ln in free if not ln.vertical]
+    vertical = _vertical_regions([ln for ln in free if ln.vertical], vocab)
     stream, lines = find_stream_tables(lines)
     regions = merge_code_regions(group_lines(lines))
     for reg in regions:
@@ -47,7 +102,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
             reg.text = _code_text(reg)
         else:
             reg.text = join_lines([inline_math(ln) for ln in reg.lines], vocab)
-    regions = mark_formulas([r for r in regions if r.text], raw.rules)
+    regions = mark_formulas([r for r in regions if r.text], raw.rules) + vertical
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
@@ -138,6 +193,7 @@ class Assembler:
                 body_size(regions, sizes),
                 self.margins.setdefault(engine, Counter()),
             )
+            _mark_side_stamps([(raw.width, regs) for raw, regs in group], self.margins[engine])
             content = [r for r in regions if r.type is None]
             body = body_size(content, sizes)
             for raw, regs in group:
@@ -175,4 +231,12 @@ class Assembler:
         tops = [r for r in furniture if r.bbox[1] < raw.height / 2]
         bottoms = [r for r in furniture if r.bbox[1] >= raw.height / 2]
         result.blocks = [_to_block(r, raw.index, n) for n, r in enumerate(tops + ordered + bottoms)]
+        if raw.text_chars and raw.text_chars >= LOSS_MIN_CHARS and result.status is PageStatus.ok:
+            kept = output_chars(result.blocks)
+            if kept < LOSS_RATIO * raw.text_chars:
+                result.status = PageStatus.partial
+                result.error = (
+                    f"page {raw.index + 1}: the output holds {kept} of the {raw.text_chars} letters and "
+                    "digits in the page's text layer"
+                )
         return result

@@ -7,16 +7,18 @@ count costs one).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pymupdf
 
 from docpipe.engines.base import PageInput
-from docpipe.engines.lattice import horizontal_rules
+from docpipe.engines.lattice import find_lattice_tables, horizontal_rules
 from docpipe.engines.tables import extract_tables
 from docpipe.model import PageStatus
-from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Span
+from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span
 
 # Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
 # the media box dropped. Images come from get_image_info, which does not decode them.
@@ -29,51 +31,239 @@ _FLAG_BOLD = 16
 _MONO_FONT_HINTS = ("mono", "courier", "consol", "menlo", "code", "typewriter", "cmtt", "sfmono")
 
 
-def _span(raw: dict) -> Span:
+def _cardinal(direction: tuple[float, float]) -> tuple[int, int] | None:
+    dx, dy = direction
+    if abs(dx) > 0.99:
+        return (1 if dx > 0 else -1, 0)
+    if abs(dy) > 0.99:
+        return (0, 1 if dy > 0 else -1)
+    return None  # slanted text
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The coordinate frame in which a page's text reads left to right.
+
+    PyMuPDF reports text in unrotated page space. On a page turned with /Rotate, or whose content is
+    drawn sideways, most text runs up or down the page there; layout analysis only understands
+    horizontal lines, so everything is turned by `angle` (clockwise, like /Rotate) first."""
+
+    angle: int  # 0, 90, 180, 270
+    width: float  # unrotated page size
+    height: float
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return (self.height, self.width) if self.angle in (90, 270) else (self.width, self.height)
+
+    def point(self, x: float, y: float) -> tuple[float, float]:
+        if self.angle == 90:
+            return self.height - y, x
+        if self.angle == 180:
+            return self.width - x, self.height - y
+        if self.angle == 270:
+            return y, self.width - x
+        return x, y
+
+    def rect(self, r: Sequence[float]) -> Rect:
+        (ax, ay), (bx, by) = self.point(r[0], r[1]), self.point(r[2], r[3])
+        return (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+
+    def direction(self, d: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = d
+        return {90: (-dy, dx), 180: (-dx, -dy), 270: (dy, -dx)}.get(self.angle, (dx, dy))
+
+
+_ANGLE_FOR_DIR = {(1, 0): 0, (0, -1): 90, (-1, 0): 180, (0, 1): 270}
+
+
+def page_frame(page: pymupdf.Page, data: dict) -> Frame:
+    """Turn the page so that the direction holding most of its characters reads left to right."""
+    rect = page.rect
+    width, height = (rect.height, rect.width) if page.rotation in (90, 270) else (rect.width, rect.height)
+    chars: dict[tuple[int, int], int] = {}
+    for block in data["blocks"]:
+        for line in block.get("lines", ()):
+            d = _cardinal(line["dir"])
+            if d is not None:
+                chars[d] = chars.get(d, 0) + sum(len(s["text"]) for s in line["spans"])
+    angle = _ANGLE_FOR_DIR[max(chars, key=chars.__getitem__)] if chars else 0
+    if angle and chars.get((1, 0), 0) >= 0.5 * sum(chars.values()):
+        angle = 0
+    return Frame(angle, width, height)
+
+
+# Scripts written with spaces between words; CJK is never re-spaced (no spaces between its words).
+_SPACED_LETTER = r"A-Za-z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff"
+_LONG_RUN = re.compile(f"[{_SPACED_LETTER}]{{18,}}")
+_SPACED_LETTERS = re.compile(f"[{_SPACED_LETTER}]")
+_NO_SPACE_BEFORE = set(",.;:!?)]}%\u2019\u201d'\"-\u2013\u2014/")
+_NO_SPACE_AFTER = set("([{\u2018\u201c'\"-\u2013\u2014/")
+# A word gap is this much wider (in em) than the line's typical gap between letters. MuPDF already
+# inserts a space where the gap reaches 0.15 em past a glyph's advance; tight justification, wrong
+# /Widths or tracking leave word gaps below that. Kerning tightens (negative) far more than it
+# loosens, and tracking or letter-spacing shifts every gap of a line, which the median absorbs.
+WORD_GAP_EM = 0.08
+
+
+def needs_spacing(text: str) -> bool:
+    """Cheap test on a line's text: a run of letters far longer than words are, or a long line of
+    letters with (almost) no spaces. Only pages with such a line pay for per-character positions."""
+    if _LONG_RUN.search(text):
+        return True
+    n = len(text)
+    return n >= 30 and text.count(" ") * 15 < n and len(_SPACED_LETTERS.findall(text)) * 2 > n
+
+
+def _cjk(ch: str) -> bool:
+    o = ord(ch)
+    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or o >= 0x20000
+
+
+def respace_line(raw_line: dict) -> list[str] | None:
+    """Span texts of a rawdict line with spaces put where glyph gaps are word gaps, or None when
+    nothing changes. The gap between two glyphs is measured along the line's direction from the end
+    of one glyph's advance to the start of the next, in em of the larger font size, and compared
+    with the line's own median gap (letter-spacing, wrong widths)."""
+    d = _cardinal(raw_line.get("dir", (1, 0)))
+    if d is None:
+        return None
+    dx, dy = d
+    chars: list[tuple[int, str, float, float, float]] = []
+    for si, span in enumerate(raw_line["spans"]):
+        size = float(span["size"]) or 1.0
+        for ch in span["chars"]:
+            x0, y0, x1, y1 = ch["bbox"]
+            a, b = (x0 * dx, x1 * dx) if dx else (y0 * dy, y1 * dy)
+            chars.append((si, ch["c"], min(a, b), max(a, b), size))
+    gaps: list[tuple[int, float]] = []
+    for i in range(1, len(chars)):
+        prev, cur = chars[i - 1], chars[i]
+        if prev[1].isspace() or cur[1].isspace():
+            continue
+        gaps.append((i, (cur[2] - prev[3]) / max(prev[4], cur[4])))
+    if len(gaps) < 4:
+        return None
+    ordered = sorted(g for _, g in gaps)
+    typical = ordered[len(ordered) // 2]
+    breaks = {
+        i
+        for i, g in gaps
+        if g - typical > WORD_GAP_EM
+        and chars[i][1] not in _NO_SPACE_BEFORE
+        and chars[i - 1][1] not in _NO_SPACE_AFTER
+        and not (_cjk(chars[i][1]) or _cjk(chars[i - 1][1]))
+    }
+    if not breaks:
+        return None
+    texts: list[list[str]] = [[] for _ in raw_line["spans"]]
+    for i, (si, c, *_rest) in enumerate(chars):
+        if i in breaks:
+            texts[si].append(" ")
+        texts[si].append(c)
+    return ["".join(t) for t in texts]
+
+
+def _span(raw: dict, frame: Frame, text: str | None = None) -> Span:
     flags = raw["flags"]
     font = raw.get("font", "")
     low = font.lower()
+    origin = frame.point(*raw["origin"]) if "origin" in raw else None
     return Span(
-        text=raw["text"],
-        bbox=tuple(raw["bbox"]),
+        text=raw["text"] if text is None else text,
+        bbox=frame.rect(raw["bbox"]),
         size=float(raw["size"]),
         font=font,
         bold=bool(flags & _FLAG_BOLD) or "bold" in low or "black" in low or "heavy" in low,
         italic=bool(flags & _FLAG_ITALIC) or "italic" in low or "oblique" in low,
         mono=bool(flags & _FLAG_MONO) or any(h in low for h in _MONO_FONT_HINTS),
         superscript=bool(flags & _FLAG_SUPERSCRIPT),
-        baseline=float(raw["origin"][1]) if "origin" in raw else None,
+        baseline=origin[1] if origin is not None else None,
     )
 
 
-def extract_lines(page: pymupdf.Page) -> list[Line]:
+@dataclass(slots=True)
+class PageText:
+    lines: list[Line]
+    frame: Frame
+    chars: int  # letters and digits in the text layer (the safety net compares the output to it)
+    respaced: int  # lines whose word spaces were inferred from glyph gaps
+
+
+_ALNUM = re.compile(r"[^\W_]")
+
+
+def extract_text(page: pymupdf.Page) -> PageText:
+    textpage = page.get_textpage(flags=TEXT_FLAGS)
+    data = textpage.extractDICT(sort=False)
+    frame = page_frame(page, data)
+    respaced: dict[tuple[int, int], list[str]] = {}
+    if any(
+        needs_spacing("".join(s["text"] for s in ln["spans"]))
+        for block in data["blocks"]
+        for ln in block.get("lines", ())
+    ):
+        # Same text page, same block and line numbering: per-character boxes only where needed.
+        raw = textpage.extractRAWDICT(sort=False)
+        for b, block in enumerate(raw["blocks"]):
+            for n, raw_line in enumerate(block.get("lines", ())):
+                texts = respace_line(raw_line)
+                if texts is not None:
+                    respaced[(b, n)] = texts
     lines: list[Line] = []
-    data = page.get_text("dict", flags=TEXT_FLAGS, sort=False)
+    n_chars = 0
     for block_no, block in enumerate(data["blocks"]):
         if block.get("type") != 0:
             continue
-        for raw_line in block["lines"]:
-            dx, dy = raw_line.get("dir", (1, 0))
-            spans = [_span(s) for s in raw_line["spans"] if s["text"]]
-            if not spans or not "".join(s.text for s in spans).strip():
+        for line_no, raw_line in enumerate(block["lines"]):
+            texts = respaced.get((block_no, line_no))
+            spans = [
+                _span(s, frame, texts[i] if texts else None)
+                for i, s in enumerate(raw_line["spans"])
+                if s["text"]
+            ]
+            text = "".join(s.text for s in spans)
+            if not text.strip():
                 continue
-            # Vertical text: rotated table headers, arXiv margin stamps.
+            n_chars += len(_ALNUM.findall(text))
+            dx, dy = frame.direction(tuple(raw_line.get("dir", (1, 0))))
+            # Vertical text in the page's frame: rotated table headers, arXiv margin stamps.
             vertical = abs(dy) > 0.5 and abs(dx) < 0.5
             lines.append(
-                Line(spans=spans, bbox=tuple(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
+                Line(spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
             )
-    return lines
+    return PageText(lines, frame, n_chars, len(respaced))
 
 
-def extract_images(page: pymupdf.Page, min_side: float = 24.0) -> list[RawImage]:
+def extract_lines(page: pymupdf.Page) -> list[Line]:
+    return extract_text(page).lines
+
+
+def extract_images(page: pymupdf.Page, min_side: float = 24.0, frame: Frame | None = None) -> list[RawImage]:
     """Embedded raster images larger than an icon, clipped to the page."""
     out: list[RawImage] = []
-    page_rect = page.rect
+    page_rect = page.rect if frame is None else pymupdf.Rect(0, 0, frame.width, frame.height)
     for info in page.get_image_info(xrefs=True):
         r = pymupdf.Rect(info["bbox"]) & page_rect
         if r.is_empty or r.width < min_side or r.height < min_side:
             continue
-        out.append(RawImage(bbox=tuple(r), xref=int(info.get("xref") or 0)))
+        bbox = tuple(r) if frame is None else frame.rect(r)
+        out.append(RawImage(bbox=bbox, xref=int(info.get("xref") or 0)))
+    return out
+
+
+def turn_drawings(drawings: list[dict], frame: Frame) -> list[dict]:
+    """Line and rectangle items (what rules and ruled tables are made of) in the page's frame."""
+    out = []
+    for path in drawings:
+        items = []
+        for item in path.get("items", ()):
+            if item[0] == "l":
+                items.append(("l", frame.point(*item[1]), frame.point(*item[2])))
+            elif item[0] == "re":
+                items.append(("re", frame.rect(item[1]), *item[2:]))
+        if items:
+            out.append({**path, "items": items, "rect": frame.rect(path["rect"])})
     return out
 
 
@@ -92,14 +282,29 @@ class TextLayerEngine:
         raw = RawPage.for_input(page_input, self.name)
         t0 = time.perf_counter()
         try:
-            raw.lines = extract_lines(page)
-            raw.images = extract_images(page)
+            text = extract_text(page)
+            frame = text.frame
+            # Lines, images and rules share PyMuPDF's unrotated space, turned to the text's frame;
+            # the page's size and turn are reported in that frame.
+            raw.width, raw.height = frame.size
+            raw.rotation = (frame.angle - page.rotation) % 360
+            raw.lines = text.lines
+            raw.text_chars = text.chars
+            raw.images = extract_images(page, frame=frame)
             t1 = time.perf_counter()
             raw.timings["textlayer"] = t1 - t0
             drawings = page.get_cdrawings()
+            if frame.angle:
+                drawings = turn_drawings(drawings, frame)
             raw.rules = horizontal_rules(drawings)
             if self.tables and drawings:
-                raw.tables = [RawTable(bbox=b, data=d) for b, d in extract_tables(page, raw.lines, drawings)]
+                if frame.angle == page.rotation:
+                    found = extract_tables(page, raw.lines, drawings)
+                else:
+                    # PyMuPDF's finder works in the page's /Rotate frame; text drawn sideways on
+                    # the page gets ruled grids only.
+                    found = find_lattice_tables(drawings, raw.lines)[0]
+                raw.tables = [RawTable(bbox=b, data=d) for b, d in found]
                 raw.timings["tables"] = time.perf_counter() - t1
         except Exception as exc:  # a broken content stream fails this page, not the document
             raw.status = PageStatus.failed

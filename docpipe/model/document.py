@@ -112,6 +112,7 @@ class Block(_Model):
 class PageStatus(StrEnum):
     ok = "ok"
     fallback = "fallback"
+    partial = "partial"  # read, but some of its content is missing (see the page's error)
     failed = "failed"
 
 
@@ -166,7 +167,7 @@ class EngineInfo(_Model):
 
 class DocumentStatus(StrEnum):
     ok = "ok"
-    partial = "partial"  # some pages failed; the rest are in the outputs
+    partial = "partial"  # some pages failed or are partial; the rest are in the outputs
     failed = "failed"
 
 

@@ -123,6 +123,7 @@ class RawPage:
     vlm: VlmPageInfo | None = None
     status: PageStatus = PageStatus.ok
     error: str | None = None
+    text_chars: int | None = None  # letters and digits in the page's text layer, where one was read
     # PNG crops of figure blocks the engine cut from its own raster, by block id: the image stage
     # writes them instead of rendering the figure again
     figure_images: dict[str, bytes] = field(default_factory=dict)

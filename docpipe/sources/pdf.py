@@ -3,6 +3,7 @@ InputError that names the file."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pymupdf
@@ -38,6 +39,9 @@ def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
         doc = pymupdf.open(stream=data, filetype="pdf")
     except Exception as exc:  # MuPDF raises FileDataError and friends for broken files
         raise InputError(name, f"cannot open PDF: {exc}") from exc
+    if doc.page_count == 0 and doc.is_repaired:  # a well-formed empty PDF is fine; a broken one is not
+        doc.close()
+        raise InputError(name, "no page could be read (the file is truncated or damaged)")
     if doc.needs_pass:
         if not password:
             doc.close()
@@ -60,3 +64,33 @@ def open_document(
             else open_image_document(path, max_image_pixels)
         )
     return open_pdf(path, data, password)
+
+
+def page_damage(page: pymupdf.Page) -> tuple[str, str] | None:
+    """("failed" or "partial", why) for a PDF page that cannot be read whole, else None. A truncated
+    or damaged file that MuPDF repaired keeps its page count, but pages whose object or content
+    streams were cut off come out blank or cut short: they must say so, not pass as ok. Costs a few
+    dictionary lookups."""
+    doc = page.parent
+    if not getattr(doc, "is_pdf", False):
+        return None
+    n = doc.xref_length()
+    xref = page.xref
+    if xref <= 0 or xref >= n:
+        return "failed", f"the page object ({xref} 0 R) is missing: the file is truncated or damaged"
+    try:
+        kind, value = doc.xref_get_key(xref, "Contents")
+        refs = [int(r) for r in re.findall(r"(\d+) \d+ R", value)] if kind in ("xref", "array") else []
+        if len(refs) == 1 and 0 < refs[0] < n and not doc.xref_is_stream(refs[0]):
+            body = doc.xref_object(refs[0]).strip()
+            if body.startswith("["):  # /Contents pointing at an array of streams
+                refs = [int(r) for r in re.findall(r"(\d+) \d+ R", body)]
+        missing = [x for x in refs if x <= 0 or x >= n or not doc.xref_is_stream(x)]
+    except Exception as exc:
+        return "failed", f"the page object cannot be read ({exc}): the file is truncated or damaged"
+    if not missing:
+        return None
+    what = f"{len(missing)} of its {len(refs)} content streams are missing"
+    if len(missing) == len(refs):
+        return "failed", f"{what}: the file is truncated or damaged"
+    return "partial", f"{what}: the file is truncated or damaged, the page is cut short"
