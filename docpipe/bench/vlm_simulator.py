@@ -22,7 +22,7 @@ At most `max_num_seqs` (M) sequences run. Each step, waiting requests are admitt
 served while slots are free and their prompt tokens fit `max_num_batched_tokens` (a step always
 admits at least one when a slot is free). A step costs
 
-    step_overhead_s + prefill_s_per_token * (prompt tokens admitted) + decode_s_per_seq * (decoding)
+    step_overhead_s + prefill_s_per_token * (prompt tokens admitted) + decode_s_per_seq * (sequences in it)
 
 and every sequence in it emits one token: the admitted ones their first (prefill yields a token), the
 others their next. So decode throughput at batch size b is b / (step_overhead_s + decode_s_per_seq*b)
@@ -277,9 +277,9 @@ class Simulator:
                 budget -= seq.prompt_tokens
                 admitted.append(seq)
             prefill = sum(s.prompt_tokens for s in admitted)
-            decoding = len(self.running)
-            k = decoding + len(admitted)
-            work = cfg.prefill_s_per_token * prefill + cfg.decode_s_per_seq * decoding
+            # every sequence in the step emits a token, the ones admitted now included (their first)
+            k = len(self.running) + len(admitted)
+            work = cfg.prefill_s_per_token * prefill + cfg.decode_s_per_seq * k
             cost = cfg.step_overhead_s + work
             ideal = cfg.step_overhead_s * k / m + work
             now = loop.time()
