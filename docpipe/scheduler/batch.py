@@ -323,6 +323,22 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
             pending.clear()
             isolate(suspects)
 
+    def submit(path: str, name: str) -> Future:
+        nonlocal pool
+        try:
+            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
+        except BrokenProcessPool:
+            # A worker died since the last wait: settle what was in flight first (its suspects are
+            # converted again one by one on a new pool), then this document, which never ran.
+            done, _ = wait(list(pending))
+            collect(done)
+        try:
+            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
+        except BrokenProcessPool:  # it broke with nothing of ours in flight: a fresh pool
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = _new_pool(workers)
+            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
+
     try:
         for item in plan:
             if isinstance(item, DocOutcome):
@@ -336,7 +352,7 @@ def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None
                     isolate(list(pending.values()))
                     pending.clear()
                 continue
-            job = pool.submit(convert_in_worker, str(path), str(out_dir), name, config)
+            job = submit(str(path), name)
             pending[job] = (str(path), name)
             if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
                 done, _ = wait(list(pending), return_when=FIRST_COMPLETED)

@@ -205,3 +205,52 @@ def test_worker_state_keeps_engines_for_one_config():
     assert state.engines(load_config()) is engines and engines.ocr_threads == 3
     other = state.engines(load_config(overrides={"convert": {"tables": False}}))
     assert other is not engines and other.config.convert.tables is False
+
+
+class _PoolThatBreaksOnce:
+    """A stand-in executor that runs tasks at once in this process; its `submit` raises
+    BrokenProcessPool once, as a real pool does when a worker died since the last wait."""
+
+    breaks_left = 1
+
+    def __init__(self, workers: int) -> None:
+        self.broken = False
+
+    def submit(self, fn, *args):
+        from concurrent.futures import Future
+        from concurrent.futures.process import BrokenProcessPool
+
+        if self.broken or (_PoolThatBreaksOnce.breaks_left and args[2] == "d3"):
+            _PoolThatBreaksOnce.breaks_left = 0
+            self.broken = True
+            raise BrokenProcessPool("A child process terminated abruptly")
+        fut: Future = Future()
+        fut.set_result(fn(*args))
+        return fut
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_a_pool_found_broken_at_submit_goes_on(tmp_path, monkeypatch):
+    """The pool can break between two waits; then `submit` itself raises. The batch settles what was
+    in flight, takes a new pool and goes on: every document is recorded once, none is lost."""
+    import docpipe.scheduler.batch as batch
+    from docpipe.config import load_config
+    from docpipe.model import DocumentStatus
+    from docpipe.outcome import DocOutcome
+
+    monkeypatch.setattr(_PoolThatBreaksOnce, "breaks_left", 1)
+    monkeypatch.setattr(batch, "_new_pool", _PoolThatBreaksOnce)
+    monkeypatch.setattr(
+        batch, "convert_in_worker", lambda path, out, name, cfg: DocOutcome(path, name, DocumentStatus.ok)
+    )
+    plan = []
+    for i in range(6):
+        f = tmp_path / f"d{i}.pdf"
+        f.write_bytes(b"%PDF-1.4\n")
+        plan.append((f, f"d{i}", None))
+    recorded: list[DocOutcome] = []
+    batch._run_pool(plan, 2, tmp_path / "out", load_config(), recorded.append)
+    assert sorted(o.name for o in recorded) == [f"d{i}" for i in range(6)]
+    assert all(o.status is DocumentStatus.ok for o in recorded)
