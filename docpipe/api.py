@@ -51,13 +51,17 @@ def convert_to(
     overrides: dict[str, Any] | None = None,
     workers: int = 1,
     progress: bool = False,
+    docs_per_worker: int = 0,
 ):
     """Convert files, folders or globs into OUT (Markdown, JSON, chunks, images); returns the batch
-    summary. Finished documents recorded in OUT/.docpipe/manifest.sqlite are skipped."""
+    summary. Finished documents recorded in OUT/.docpipe/manifest.sqlite are skipped.
+    `docs_per_worker`: documents each worker converts at once (0: by engine, see `docpipe convert -h`)."""
     from docpipe.scheduler.batch import run_batch
 
     cfg = _config(config, engine, overrides)
-    return run_batch(list(inputs), Path(out_dir), cfg, workers=workers, progress=progress)
+    return run_batch(
+        list(inputs), Path(out_dir), cfg, workers=workers, progress=progress, docs_per_worker=docs_per_worker
+    )
 
 
 def _source_path(doc: Document, json_path: Path, source: str | Path | None) -> Path:

@@ -10,6 +10,7 @@ process and of any worker process it waited for (getrusage of self and children)
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -89,6 +90,8 @@ def run_pymupdf4llm(req: dict) -> dict:
 def main() -> int:
     req = json.loads(Path(sys.argv[1]).read_text())
     runner = {"docpipe": run_docpipe, "pymupdf4llm": run_pymupdf4llm}[req["tool"]]
+    if req.get("nice"):  # workers inherit it
+        os.nice(req["nice"])
     # the baselines print their own messages; keep stdout for the one JSON line
     real_stdout = sys.stdout
     sys.stdout = sys.stderr

@@ -35,6 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_config_arguments(p)
     p.add_argument("--no-images", action="store_true", help="do not save figure images")
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
+    p.add_argument(
+        "--docs-per-worker",
+        type=int,
+        default=0,
+        metavar="N",
+        help="documents each worker converts at once (default: 1, or with --engine vlm enough to keep "
+        "--max-concurrency requests in flight across document ends)",
+    )
     p.add_argument("--force", action="store_true", help="reconvert documents the manifest says are done")
     p.add_argument("--retry-failed", action="store_true", help="retry documents that failed before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -156,6 +164,7 @@ def run(args: argparse.Namespace) -> int:
             progress=not args.quiet,
             force=args.force,
             retry_failed=args.retry_failed,
+            docs_per_worker=args.docs_per_worker,
         )
     except FileNotFoundError as exc:
         print(f"docpipe: {exc}", file=sys.stderr)

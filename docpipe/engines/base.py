@@ -6,7 +6,7 @@ Engines return `docpipe.model.raw.RawPage`s; everything after that is engine-ind
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from docpipe.model.raw import RawPage
@@ -24,14 +24,14 @@ class PageInput:
     index: int
     page: pymupdf.Page
     route_reason: str = ""
+    # Read once, where the page is loaded: an engine may use the size on threads that must not
+    # enter MuPDF (docpipe.util.mupdf_lock).
+    width: float = field(init=False)
+    height: float = field(init=False)
 
-    @property
-    def width(self) -> float:
-        return float(self.page.rect.width)
-
-    @property
-    def height(self) -> float:
-        return float(self.page.rect.height)
+    def __post_init__(self) -> None:
+        rect = self.page.rect
+        self.width, self.height = float(rect.width), float(rect.height)
 
 
 class Engine(Protocol):

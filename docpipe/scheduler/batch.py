@@ -1,8 +1,10 @@
 """Batch conversion: many inputs -> OUT, with resume from the manifest and isolated failures.
 
-Documents are converted in a pool of worker processes (`workers`), at most `2 x workers` in flight,
-so memory stays bounded however many inputs there are. Each worker writes its document's outputs
-itself (atomically) and reports a small outcome; only the parent touches the manifest.
+Documents are converted by `workers` worker processes (`scheduler.workers`), each converting up to
+`docs_per_worker` documents at once (one for the CPU engines, which use their share of the cores;
+many with the VLM, whose documents mostly wait on the server). A bounded number is in flight, so
+memory stays bounded however many inputs there are. Each worker writes its document's outputs itself
+(atomically) and reports a small outcome; only the parent touches the manifest.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,7 +24,9 @@ from docpipe.model import DocumentStatus
 from docpipe.outcome import DocOutcome
 from docpipe.recognition import Engines
 from docpipe.scheduler.manifest import Manifest
+from docpipe.scheduler.workers import WorkerDied, WorkerPool
 from docpipe.sources.discover import iter_inputs
+from docpipe.util import mupdf_lock
 
 __all__ = ["BatchSummary", "DocOutcome", "WorkerState", "run_batch"]
 
@@ -116,18 +119,32 @@ def _in_worker() -> WorkerState:
     return _worker_state
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _new_pool(workers: int, slots: int = 1) -> WorkerPool:
     # Each worker's OCR runs onnxruntime on its share of the cores: several processes that each use
     # every core would only take turns.
     threads = max(1, default_workers() // workers)
-    return ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(threads,))
+    return WorkerPool(workers, slots, initializer=_init_worker, initargs=(threads,))
+
+
+def choose_docs_per_worker(config: Config, requested: int = 0) -> int:
+    """Documents one worker converts at once. The CPU engines keep a worker's cores busy with one.
+    A VLM document mostly waits for the server, and a worker's requests in flight drain at each
+    document's end: enough documents (up to the engine's request cap, so that even one-page documents
+    fill it) keep the server's batch full. Memory stays bounded by the engine's cap on rendered
+    pages, not by this number."""
+    if requested > 0:
+        return requested
+    if config.convert.engine == "vlm":
+        return min(32, max(2, config.vlm.max_concurrency))
+    return 1
 
 
 def recognise_window(path: str, start: int, stop: int, config: Config):
     """A pool task: a worker's share of a big document, the raw pages of one window."""
     from docpipe.recognition import recognise_pages
 
-    return recognise_pages(path, range(start, stop), config, _in_worker().engines(config))
+    with mupdf_lock.hold():  # other tasks of this worker may be in MuPDF
+        return recognise_pages(path, range(start, stop), config, _in_worker().engines(config))
 
 
 def convert_in_worker(path: str, out_dir: str, name: str, config: Config) -> DocOutcome:
@@ -144,8 +161,11 @@ def convert_one(
 
     t0 = time.perf_counter()
     try:
-        done = convert_to_dir(path, config, state.engines(config), Path(out_dir), name, raw_windows)
-    except BrokenProcessPool:  # a worker recognising this big document's pages died
+        # The document has this process's MuPDF to itself, except while an engine waits on a model
+        # (other documents of the process then take their turn).
+        with mupdf_lock.hold():
+            done = convert_to_dir(path, config, state.engines(config), Path(out_dir), name, raw_windows)
+    except WorkerDied:  # a worker recognising this big document's pages died
         error = f"{path}: {DIED}"
     except DocpipeError as exc:
         error = str(exc)
@@ -228,9 +248,11 @@ def run_batch(
     force: bool = False,
     retry_failed: bool = False,
     state: WorkerState | None = None,
+    docs_per_worker: int = 0,
 ) -> BatchSummary:
     """`state`: with `workers <= 1`, the engines of this process; pass the same one to several
-    batches to load the models once."""
+    batches to load the models once. `docs_per_worker`: documents each worker (or, with
+    `workers <= 1`, this process) converts at once; 0 chooses by engine (`choose_docs_per_worker`)."""
     from docpipe.writers.outputs import remove_stale_temporaries
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -270,15 +292,11 @@ def run_batch(
 
     try:
         plan = _plan(inputs, manifest, config, force, retry_failed)
+        slots = choose_docs_per_worker(config, docs_per_worker)
         if workers <= 1:
-            for item in plan:
-                record(
-                    item
-                    if isinstance(item, DocOutcome)
-                    else convert_one(str(item[0]), str(out_dir), item[1], config, state)
-                )
+            _run_local(plan, slots, out_dir, config, state, record)
         else:
-            _run_pool(plan, workers, out_dir, config, record)
+            _run_pool(plan, workers, slots, out_dir, config, record)
     finally:
         if bar is not None:
             bar.close()
@@ -290,78 +308,90 @@ def run_batch(
 DIED = "a worker process died while converting it (a crash in native code, or out of memory)"
 
 
-def _run_pool(plan, workers: int, out_dir: Path, config: Config, record) -> None:
-    """Documents over a process pool, at most 2 x workers in flight. A worker that dies (a crash in
-    native code, the OOM killer) breaks the pool without saying which document killed it: the pool
-    is rebuilt and each document that was in flight is converted again on its own, so only the
-    culprit fails and the batch goes on."""
-    pool = _new_pool(workers)
-    pending: dict[Future, tuple[str, str]] = {}
+def _run_local(plan, slots: int, out_dir: Path, config: Config, state: WorkerState, record) -> None:
+    """Documents in this process, `slots` at a time on threads (one: in order, on this thread)."""
+    if slots <= 1:
+        for item in plan:
+            if isinstance(item, DocOutcome):
+                record(item)
+            else:
+                record(convert_one(str(item[0]), str(out_dir), item[1], config, state))
+        return
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="docpipe-doc") as threads:
+        running: set = set()
+        for item in plan:
+            if isinstance(item, DocOutcome):
+                record(item)
+                continue
+            running.add(threads.submit(convert_one, str(item[0]), str(out_dir), item[1], config, state))
+            if len(running) > slots:  # bounded in flight: backpressure on discovery
+                done, running = _first_done(running)
+                for fut in done:
+                    record(fut.result())
+        for fut in running:
+            record(fut.result())
+
+
+def _first_done(futures: set) -> tuple[set, set]:
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    done, rest = wait(futures, return_when=FIRST_COMPLETED)
+    return set(done), set(rest)
+
+
+def _run_pool(plan, workers: int, slots: int, out_dir: Path, config: Config, record) -> None:
+    """Documents over worker processes, `slots` at a time in each, a bounded number in flight. A
+    worker that dies (a crash in native code, the OOM killer, a kill) does not say which of its
+    documents killed it: each is converted again on its own in a fresh worker, so only the culprit
+    fails, and the batch goes on (the pool has already replaced the worker)."""
+    out = str(out_dir)
+    jobs: dict[int, tuple[str, str]] = {}  # ticket -> (path, output name)
 
     def isolate(suspects: list[tuple[str, str]]) -> None:
-        nonlocal pool
-        for path, name in suspects:
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = _new_pool(1)
-            try:
-                record(pool.submit(convert_in_worker, path, str(out_dir), name, config).result())
-            except BrokenProcessPool:
-                record(DocOutcome(path, name, DocumentStatus.failed, error=f"{path}: {DIED}"))
-        pool.shutdown(wait=False, cancel_futures=True)
-        pool = _new_pool(workers)
+        with _new_pool(1) as alone:
+            for path, name in suspects:
+                log.info("docpipe: %s: converting again on its own (a worker died under it)", path)
+                try:
+                    record(alone.result(alone.submit(convert_in_worker, path, out, name, config)))
+                except WorkerDied:
+                    record(DocOutcome(path, name, DocumentStatus.failed, error=f"{path}: {DIED}"))
 
-    def collect(done) -> None:
+    def collect(timeout: float | None = None) -> None:
         suspects: list[tuple[str, str]] = []
-        for fut in done:
-            job = pending.pop(fut)
-            try:
-                record(fut.result())
-            except BrokenProcessPool:
+        for done in pool.wait(timeout):
+            job = jobs.pop(done.ticket, None)
+            if job is None:  # a window of a big document that failed earlier
+                continue
+            if isinstance(done.error, WorkerDied):
                 suspects.append(job)
-        if suspects:  # the whole pool is gone: everything still in flight is suspect too
-            suspects += list(pending.values())
-            pending.clear()
+            elif done.error is not None:  # convert_one never raises; a pickling problem might
+                path, name = job
+                error = f"{path}: {type(done.error).__name__}: {done.error}"
+                record(DocOutcome(path, name, DocumentStatus.failed, error=error))
+            else:
+                record(done.value)
+        if suspects:
             isolate(suspects)
 
-    def submit(path: str, name: str) -> Future:
-        nonlocal pool
-        try:
-            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
-        except BrokenProcessPool:
-            # A worker died since the last wait: settle what was in flight first (its suspects are
-            # converted again one by one on a new pool), then this document, which never ran.
-            done, _ = wait(list(pending))
-            collect(done)
-        try:
-            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
-        except BrokenProcessPool:  # it broke with nothing of ours in flight: a fresh pool
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = _new_pool(workers)
-            return pool.submit(convert_in_worker, path, str(out_dir), name, config)
-
-    try:
+    with _new_pool(workers, slots) as pool:
+        limit = pool.capacity + workers  # one waiting per worker: none idles between documents
         for item in plan:
             if isinstance(item, DocOutcome):
                 record(item)
                 continue
             path, name, _ = item
             if _is_big(path, config):
-                outcome, broken = _convert_big(pool, str(path), out_dir, name, config, workers)
-                record(outcome)
-                if broken:  # a worker died on it: later work needs a pool
-                    isolate(list(pending.values()))
-                    pending.clear()
+                outcome = _convert_big(pool, str(path), out_dir, name, config, workers)
+                if outcome is None:  # a worker died under one of its windows: retry it whole
+                    isolate([(str(path), name)])
+                else:
+                    record(outcome)
                 continue
-            job = submit(str(path), name)
-            pending[job] = (str(path), name)
-            if len(pending) >= 2 * workers:  # bounded in flight: backpressure on discovery
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                collect(done)
-        while pending:
-            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-            collect(done)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+            jobs[pool.submit(convert_in_worker, str(path), out, name, config)] = (str(path), name)
+            while len(jobs) >= limit:
+                collect()
+        while jobs:
+            collect()
 
 
 BIG_FILE_BYTES = 1 << 20  # only files this large are opened up front to count their pages
@@ -384,33 +414,33 @@ def _is_big(path: Path, config: Config) -> bool:
 
 
 def _convert_big(
-    pool: ProcessPoolExecutor, path: str, out_dir: Path, name: str, config: Config, workers: int
-) -> tuple[DocOutcome, bool]:
+    pool: WorkerPool, path: str, out_dir: Path, name: str, config: Config, workers: int
+) -> DocOutcome | None:
     """One big document: workers recognise its windows, a few ahead, while this process assembles
-    and writes them in order (assembly needs the windows in sequence). Also says whether a worker
-    died on it, which leaves the pool broken."""
+    and writes them in order (assembly needs the windows in sequence). None when a worker died
+    under one of its windows (nothing of it is written then)."""
     from docpipe.pipeline import window_ranges
 
-    broken = False
+    died = False
 
     def windows(src, _engines):
-        nonlocal broken
+        nonlocal died
         ranges = iter(window_ranges(src.doc.page_count, config.convert.max_pages_in_flight))
-        ahead = []
+        ahead: list[int] = []
         try:
             for pages in ranges:
                 ahead.append(pool.submit(recognise_window, path, pages.start, pages.stop, config))
                 if len(ahead) > workers:
-                    yield ahead.pop(0).result()
+                    yield pool.result(ahead.pop(0))
             while ahead:
-                yield ahead.pop(0).result()
-        except BrokenProcessPool:
-            broken = True
+                yield pool.result(ahead.pop(0))
+        except WorkerDied:
+            died = True
             raise
 
     # This process only assembles and writes; its own engines are never used.
     outcome = convert_one(path, str(out_dir), name, config, WorkerState(), raw_windows=windows)
-    return outcome, broken
+    return None if died else outcome
 
 
 def default_workers() -> int:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 
@@ -12,7 +13,7 @@ import pytest
 pytest.importorskip("httpx")
 
 from docpipe.cli.main import main  # noqa: E402
-from tests.engines.vlm.support_server import FakeChatServer, user_text  # noqa: E402
+from tests.engines.vlm.support_server import FakeChatServer, image_url, user_text  # noqa: E402
 
 PAGE = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line of recognised text.\n"
 
@@ -50,3 +51,49 @@ def test_concurrency_cap_and_backpressure(tmp_path):
     assert elapsed >= 3 * 0.25 - 0.05  # ceil(8 / 3) rounds of a 0.25 s server
     assert "A line of recognised text." in (out / "eight.md").read_text()
 
+
+
+def _two_page_pdfs(folder, n: int) -> list:
+    folder.mkdir()
+    paths = []
+    for k in range(n):
+        doc = pymupdf.open()
+        for i in range(2):
+            doc.new_page(width=300, height=400).insert_text((40, 60), f"doc {k} page {i}", fontsize=11)
+        doc.save(folder / f"d{k}.pdf")
+        paths.append(folder / f"d{k}.pdf")
+    return paths
+
+
+def test_documents_overlap_in_a_worker_to_keep_requests_in_flight(tmp_path):
+    """One worker, two-page documents, a cap of 4 requests: a worker converting one document at a
+    time could never have more than 2 in flight (and drains to 0 at each document's end). Converting
+    several documents at once fills the cap, and the outputs are those of one at a time."""
+    _two_page_pdfs(tmp_path / "in", 6)
+    lock = threading.Lock()
+    state = {"now": 0, "peak": 0}
+
+    def script(body, n):
+        with lock:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+        time.sleep(0.5)
+        with lock:
+            state["now"] -= 1
+        # the reply names the image it read, so that a mix-up between documents would show
+        digest = hashlib.sha1(image_url(body)["url"].encode()).hexdigest()[:12]
+        return ("reply", f"Read image {digest}.", "stop")
+
+    peaks = {}
+    with FakeChatServer(script) as srv:
+        for per_worker in ("1", "0"):  # one at a time, then the default for the VLM
+            state["peak"] = 0
+            args = ["convert", "-q", "--workers", "1", str(tmp_path / "in"), "-o", str(tmp_path / per_worker)]
+            args += ["--engine", "vlm", "--backend", "openai", "--base-url", srv.base_url]
+            args += ["--model", "deepseek-ai/DeepSeek-OCR", "--max-concurrency", "4", "--set", "vlm.dpi=72"]
+            assert main([*args, "--docs-per-worker", per_worker]) == 0
+            peaks[per_worker] = state["peak"]
+    assert peaks["1"] <= 2 < peaks["0"] <= 4, peaks
+    for k in range(6):
+        one, many = (tmp_path / p / f"d{k}.md" for p in ("1", "0"))
+        assert one.read_bytes() == many.read_bytes()

@@ -28,6 +28,7 @@ from docpipe.engines.vlm.profiles import PageGeometry, Profile, VisualTokenMisma
 from docpipe.engines.vlm.settings import VlmSettings
 from docpipe.model import Block, BlockType, ChartData, ChemicalData, FigureData, PageStatus, VlmPageInfo
 from docpipe.model.raw import RawPage
+from docpipe.util import mupdf_lock
 
 #: called with (page index, block id, PNG bytes) for each figure crop; returns the path to record in
 #: FigureData.image_path (relative to the JSON), or None
@@ -66,6 +67,10 @@ class VlmEngine:
         self._mupdf_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="docpipe-render")
         self._warned: set[str] = set()
         self._loop: asyncio.AbstractEventLoop | None = None  # started by the first process()
+        # Pages rendered and not yet answered, on the engine's loop: the requests in flight plus as
+        # many again waiting their turn. Bounds the pixels alive however many documents (threads)
+        # feed the engine at once.
+        self._page_slots: asyncio.Semaphore | None = None
         if self.settings.mode != "auto":
             self.profile.mode(self.settings.mode)  # fail early on a mode the profile does not have
 
@@ -81,12 +86,17 @@ class VlmEngine:
         backend's connections and its cap on requests in flight carry over from window to window."""
         if self._loop is None:
             self._loop = asyncio.new_event_loop()
+            self._page_slots = asyncio.Semaphore(2 * self.settings.max_concurrency)
             threading.Thread(target=self._loop.run_forever, name="docpipe-vlm-loop", daemon=True).start()
-        return asyncio.run_coroutine_threadsafe(self.aprocess(pages), self._loop).result()
+        done = asyncio.run_coroutine_threadsafe(self.aprocess(pages), self._loop)
+        # While the model works, other documents of this process may use MuPDF (to route, assemble,
+        # write, and render pages for this engine): nothing below touches a PDF on this thread.
+        with mupdf_lock.released():
+            return done.result()
 
     async def aprocess(self, pages: Sequence[PageInput]) -> list[RawPage]:
         try:
-            raws = list(await asyncio.gather(*(self.aprocess_page(p) for p in pages)))
+            raws = list(await asyncio.gather(*(self._bounded_page(p) for p in pages)))
         finally:
             # a caller's own loop (not the engine's) takes its connections with it
             if asyncio.get_running_loop() is not self._loop:
@@ -109,6 +119,13 @@ class VlmEngine:
             loop.call_soon_threadsafe(loop.stop)
         self._mupdf_thread.shutdown(wait=False)
 
+    async def _bounded_page(self, page: PageInput) -> RawPage:
+        slots = self._page_slots if asyncio.get_running_loop() is self._loop else None
+        if slots is None:  # a caller's own loop: its own pages only, no bound across calls
+            return await self.aprocess_page(page)
+        async with slots:
+            return await self.aprocess_page(page)
+
     # -- one page -------------------------------------------------------------------------------
     def _plan(self, page: PageInput, raster) -> tuple[list[_Attempt], int, float, int]:
         s, prof = self.settings, self.profile
@@ -129,8 +146,9 @@ class VlmEngine:
         return plan, vt, ratio, text_tokens
 
     def _render_and_plan(self, page: PageInput):
-        raster = render_page(page, self.settings.dpi, self.settings.max_render_pixels)
-        plan = self._plan(page, raster)
+        with mupdf_lock.hold():  # the document threads of this process may be in MuPDF too
+            raster = render_page(page, self.settings.dpi, self.settings.max_render_pixels)
+            plan = self._plan(page, raster)
         # the first attempt's image is sized here too: resampling a page costs ~0.1 s of CPU, which on
         # the event loop would hold back every request and reply in flight
         return raster, plan, self.profile.prepare_image(raster, plan[0][0].mode)
