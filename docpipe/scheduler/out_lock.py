@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from docpipe.errors import DocpipeError
+from docpipe.errors import UsageError
 
 try:
     import fcntl
@@ -23,8 +23,8 @@ except ImportError:  # pragma: no cover - not POSIX: no locking
 LOCK_NAME = "lock"
 
 
-class OutFolderBusy(DocpipeError):
-    """Another process owns the output folder."""
+class OutFolderBusy(UsageError):
+    """Another process owns the output folder (exit 2: nothing was done)."""
 
 
 class OutLock:
