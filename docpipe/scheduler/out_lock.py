@@ -43,7 +43,7 @@ class OutLock:
             except BlockingIOError:
                 owner = _read_pid(fd)
                 os.close(fd)
-                who = f"PID {owner}" if owner else "a process that has not written its PID yet"
+                who = _describe(owner)
                 raise OutFolderBusy(
                     f"{self.path.parent.parent}: the output folder is in use by another docpipe run "
                     f"({who}); wait for it to finish, or write to another folder"
@@ -70,6 +70,18 @@ class OutLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _describe(pid: int | None) -> str:
+    if pid is None:
+        return "a process that has not written its PID yet"
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:  # forked workers share the lock: they outlive a killed parent
+        return f"PID {pid}, which has exited; worker processes it started still hold the lock"
+    except OSError:  # alive, owned by another user
+        pass
+    return f"PID {pid}"
 
 
 def _read_pid(fd: int) -> int | None:
