@@ -126,10 +126,12 @@ class Manifest:
         seconds: float,
         content_hash: str | None = None,
     ) -> None:
+        """Record the end of a document `start`ed in this run. Only a running row changes: an input
+        that could not even be read (a folder gone unreadable) leaves an earlier result as it was."""
         self.db.execute(
             "UPDATE documents SET status=?, pages=?, engine=?, error=?, seconds=?, updated_at=?,"
-            " content_hash=COALESCE(?, content_hash) WHERE path=?",
-            (status, pages, engine, error, seconds, time.time(), content_hash, path),
+            " content_hash=COALESCE(?, content_hash) WHERE path=? AND status=?",
+            (status, pages, engine, error, seconds, time.time(), content_hash, path, RUNNING),
         )
 
     def counts(self) -> dict[str, int]:
