@@ -49,7 +49,11 @@ def _open(path: Path, config: Config) -> OpenedSource:
     except OSError as exc:
         raise InputError(str(path), f"cannot read file: {exc.strerror or exc}") from exc
     doc = open_document(
-        path, data, password=config.convert.password, max_image_pixels=config.ocr.max_image_pixels
+        path,
+        data,
+        password=config.convert.password,
+        max_image_pixels=config.ocr.max_image_pixels,
+        max_embed_pixels=config.ocr.max_pixels,
     )
     header = Document(
         doc_id=hashlib.sha256(data).hexdigest(),

@@ -217,6 +217,7 @@ def recognise_pages(path: str | Path, pages: range, config: Config, engines: Eng
         path.read_bytes(),
         password=config.convert.password,
         max_image_pixels=config.ocr.max_image_pixels,
+        max_embed_pixels=config.ocr.max_pixels,
     )
     try:
         return recognise_window(engines, doc, path.name, pages)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from docpipe.config import Config
-from docpipe.sources.discover import iter_inputs
+from docpipe.sources.discover import input_paths
 
 if TYPE_CHECKING:
     from docpipe.bench.vlm_simulator import SimConfig
@@ -152,7 +152,7 @@ def run_bench(
 ) -> list[ToolResult]:
     """With `vlm_sim`, a simulated vLLM server runs on a thread of this process for the whole
     bench, docpipe's VLM engine is pointed at it, and each docpipe run records its statistics."""
-    files = [str(p) for p in iter_inputs(inputs)]
+    files = [str(p) for p in input_paths(inputs)]
     if not files:
         raise FileNotFoundError("no PDF or image files among the inputs")
     if vlm_sim is None:

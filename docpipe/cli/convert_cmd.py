@@ -17,8 +17,9 @@ outputs, for each input NAME:
   OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
 
 exit status: 0 when every document converted (some pages may have fallen back), 1 when any
-document failed or when every page sent to the VLM fell back to the CPU engines (the summary
-says why), 2 on usage errors.
+document or input failed, when every page sent to the VLM fell back to the CPU engines, or
+when the disk filled up (the summary says why), 2 on usage errors (an input that names
+nothing, an output folder that is a file or is in use by another run).
 """
 
 
@@ -149,6 +150,7 @@ def config_or_usage_error(args: argparse.Namespace) -> Config | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from docpipe.errors import UsageError
     from docpipe.scheduler.batch import default_workers, run_batch
 
     config = config_or_usage_error(args)
@@ -166,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             retry_failed=args.retry_failed,
             docs_per_worker=args.docs_per_worker,
         )
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, UsageError) as exc:
         print(f"docpipe: {exc}", file=sys.stderr)
         return 2
     print_summary(summary, sys.stderr)
@@ -188,6 +190,19 @@ def print_summary(summary, stream) -> None:
         file=stream,
     )
     for o in summary.failures:
-        print(f"  {o.status.upper():8s} {o.error}", file=stream)
+        print(f"  {o.status.upper():8s} {_named(o.path, o.error)}", file=stream)
     if summary.vlm_unusable:
         print(f"docpipe: VLM UNUSABLE: {summary.vlm_unusable}", file=stream)
+    if summary.disk_full:
+        print(
+            f"docpipe: DISK FULL, stopped: {summary.disk_full}. The documents counted above are done "
+            "and recorded; free some space and run the same command again to convert the rest.",
+            file=stream,
+        )
+
+
+def _named(path: str, error: str | None) -> str:
+    """A summary line always names its file: some errors (a page's, a worker's) do not."""
+    if not error:
+        return path
+    return error if error.startswith(path) else f"{path}: {error}"

@@ -37,13 +37,24 @@ from docpipe.engines.orientation import (
     rotate_image,
     rotate_quads,
 )
-from docpipe.engines.raster import DEFAULT_MAX_PIXELS, PROBE_DPI, plan_raster, render_gray
+from docpipe.engines.raster import (
+    DEFAULT_MAX_PIXELS,
+    PROBE_DPI,
+    dpi_for_pixels,
+    plan_raster,
+    render_gray,
+)
 from docpipe.engines.scan_rules import scan_tables
 from docpipe.model import PageStatus
 from docpipe.model.raw import Line, RawPage, RawTable, Span
 
 INSTALL_HINT = "the OCR engine needs rapidocr and onnxruntime: pip install 'docpipe[ocr]'"
 DET_MODEL = "PP-OCRv6_det_small.onnx"
+# Detection in strips above this many pixels (memory: ~100 bytes a pixel of the detector's input);
+# strips overlap by more than a text line is tall at detection resolution (~9 px glyphs).
+DET_STRIP_PIXELS = 3_000_000
+DET_STRIP_OVERLAP = 128
+DET_STRIP_MIN_ROWS = 512
 REC_MODEL = "PP-OCRv6_rec_small.onnx"
 CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 
@@ -117,7 +128,29 @@ class PaddleOcrModels:
 
     # -- detection -------------------------------------------------------------------------------
     def detect(self, gray: np.ndarray) -> list[Quad]:
-        """Line boxes (ordered quads, pixel coordinates of `gray`), top to bottom."""
+        """Line boxes (ordered quads, pixel coordinates of `gray`), top to bottom. A raster above
+        DET_STRIP_PIXELS is detected in overlapping strips: the detector's activations cost about
+        100 bytes a pixel, so a page at the 30 Mpx raster cap would take 3 GB in one pass."""
+        h, w = gray.shape
+        if h < 8 or w < 8:
+            return []
+        rows = max(DET_STRIP_MIN_ROWS, DET_STRIP_PIXELS // w // 32 * 32)
+        if h <= rows + 2 * DET_STRIP_OVERLAP:
+            quads = self._detect(gray)
+        else:
+            quads = []
+            for top in range(0, h, rows):
+                lo, hi = max(0, top - DET_STRIP_OVERLAP), min(h, top + rows + DET_STRIP_OVERLAP)
+                for q in self._detect(gray[lo:hi]):
+                    q = q + np.array([0, lo], dtype=q.dtype)
+                    # each line once: from the strip whose core holds its centre, where a line less
+                    # tall than the overlap lies whole
+                    if top <= float(q[:, 1].mean()) < top + rows:
+                        quads.append(q)
+        quads.sort(key=lambda q: (float(q[:, 1].min()), float(q[:, 0].min())))
+        return quads
+
+    def _detect(self, gray: np.ndarray) -> list[Quad]:
         h, w = gray.shape
         if h < 8 or w < 8:
             return []
@@ -129,9 +162,7 @@ class PaddleOcrModels:
         pred = self.det.run(None, {self.det.get_inputs()[0].name: batch})[0]
         del batch, x
         boxes, _ = self.db(pred[:, :, :h, :w], (h, w))
-        quads = [order_quad(b) for b in boxes]
-        quads.sort(key=lambda q: (float(q[:, 1].min()), float(q[:, 0].min())))
-        return quads
+        return [order_quad(b) for b in boxes]
 
     # -- recognition -----------------------------------------------------------------------------
     def recognise(self, crops: Sequence[np.ndarray], batch: int = REC_BATCH) -> list[Recognised]:
@@ -262,8 +293,11 @@ class OcrEngine:
         t0 = time.perf_counter()
         pw, ph = float(page.rect.width), float(page.rect.height)
 
-        probe = render_gray(page, PROBE_DPI)
-        plan = plan_raster(page, probe, PROBE_DPI, self.max_pixels, self.dpi)
+        # The probe stays within the raster cap too: a poster-sized page (a 13,000 px image at 72 dpi)
+        # would otherwise be probed at full size, and its connected components cost 5 bytes a pixel.
+        probe_dpi = dpi_for_pixels(page, PROBE_DPI, self.max_pixels)
+        probe = render_gray(page, probe_dpi)
+        plan = plan_raster(page, probe, probe_dpi, self.max_pixels, self.dpi)
         if plan.char_height_pt is None and self.dpi is None and _is_blank(probe):
             return RawPage(
                 index,
@@ -273,10 +307,10 @@ class OcrEngine:
                 route_reason=route_reason,
                 timings={"render": time.perf_counter() - t0},
             )
-        if abs(plan.det_dpi - PROBE_DPI) / PROBE_DPI < 0.08:
-            det_img, det_dpi = probe, PROBE_DPI
+        if abs(plan.det_dpi - probe_dpi) / probe_dpi < 0.08:
+            det_img, det_dpi = probe, probe_dpi
         else:
-            det_img, det_dpi = _resample_or_render(page, probe, PROBE_DPI, plan.det_dpi)
+            det_img, det_dpi = _resample_or_render(page, probe, probe_dpi, plan.det_dpi)
         del probe
         timings["render"] = time.perf_counter() - t0
 

@@ -9,9 +9,11 @@ memory stays bounded however many inputs there are. Each worker writes its docum
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from docpipe.config import Config
-from docpipe.errors import DocpipeError
+from docpipe.errors import DocpipeError, UsageError, is_disk_full
 from docpipe.model import DocumentStatus
 from docpipe.outcome import DocOutcome
 from docpipe.recognition import Engines
 from docpipe.scheduler.manifest import Manifest
+from docpipe.scheduler.out_lock import OutLock
 from docpipe.scheduler.workers import WorkerDied, WorkerPool
-from docpipe.sources.discover import iter_inputs
+from docpipe.sources.discover import InputProblem, check_inputs, iter_inputs
 from docpipe.util import mupdf_lock
 
 __all__ = ["BatchSummary", "DocOutcome", "WorkerState", "run_batch"]
@@ -33,10 +36,17 @@ __all__ = ["BatchSummary", "DocOutcome", "WorkerState", "run_batch"]
 log = logging.getLogger(__name__)
 
 
+class DiskFull(Exception):
+    """Raised inside a batch when a write found the disk full: the batch stops where it is."""
+
+
 @dataclass
 class BatchSummary:
     outcomes: list[DocOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    # Why the batch stopped early because the disk is full; None when it ran to the end. What is
+    # recorded done stays done; the document being written is redone by the next run.
+    disk_full: str | None = None
 
     def count(self, status: DocumentStatus, previous: bool = False) -> int:
         """Documents with this status, converted in this run (or, `previous`, in an earlier one)."""
@@ -76,7 +86,7 @@ class BatchSummary:
         """No document is left failed, whether it failed now or in an earlier run, and the VLM,
         where pages were sent to it, read at least one of them."""
         failed = any(o.status is DocumentStatus.failed for o in self.outcomes)
-        return not failed and self.vlm_unusable is None
+        return not failed and self.vlm_unusable is None and self.disk_full is None
 
 
 def file_hash(path: Path) -> str:
@@ -188,34 +198,65 @@ def convert_one(
 
 def manifest_key(path: str | Path) -> str:
     """Documents are known to the manifest by absolute path, however the command line named them."""
-    return str(Path(path).resolve())
+    try:
+        return str(Path(path).resolve())
+    except (OSError, RuntimeError):  # a symlink loop: never converted, its key only names it
+        return os.path.abspath(path)
+
+
+# Longest output name, in bytes: the longest file written for it is the hidden temporary
+# `.NAME.chunks.jsonl.XXXXXXXX.tmp` (NAME + 27 bytes), and a name is at most 255 bytes on common
+# file systems. 200 leaves room for the suffix that tells two documents of one name apart.
+NAME_MAX_BYTES = 200
+
+
+def _short(name: str, key: str) -> str:
+    """`name` cut to NAME_MAX_BYTES (whole UTF-8 characters), with a hash of the path when cut."""
+    raw = name.encode()
+    if len(raw) <= NAME_MAX_BYTES:
+        return name
+    head = raw[: NAME_MAX_BYTES - 9].decode("utf-8", "ignore")
+    return f"{head}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
 
 
 def _output_name(manifest: Manifest, path: Path, taken: set[str]) -> str:
+    """The stem of a document's outputs: its file name, made unique in OUT (in this run and in the
+    manifest) by a hash of its path, then a counter: a file may be named like another's hashed name."""
     key = manifest_key(path)
     existing = manifest.get(key)
     if existing is not None:
         return existing.name
-    name = path.stem if path.suffix.lower() == ".pdf" else path.name.replace(".", "_")
-    if name in taken or manifest.name_taken(name, key):
-        name = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
-    return name
+    name = _short(path.stem if path.suffix.lower() == ".pdf" else path.name.replace(".", "_"), key)
+    tagged = f"{name}-{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+    candidates = [name, tagged]
+    n = 2
+    while True:
+        for candidate in candidates:
+            if candidate not in taken and not manifest.name_taken(candidate, key):
+                return candidate
+        candidates = [f"{tagged}-{n}"]
+        n += 1
 
 
 def _plan(
     inputs: list[str | Path], manifest: Manifest, config: Config, force: bool, retry_failed: bool
 ) -> Iterator[tuple[Path, str, str | None] | DocOutcome]:
-    """Yield (path, output name, content hash or None) to convert, or the outcome of an earlier run."""
+    """Yield (path, output name, content hash or None) to convert, or the outcome of an earlier run
+    (or of an input that cannot be read)."""
     taken: set[str] = set()
     config_hash = config.hash()
+    password = manifest.password_tag(config.convert.password)
     for path in iter_inputs(inputs):
+        if isinstance(path, InputProblem):
+            yield DocOutcome(str(path.path), path.path.name, DocumentStatus.failed, error=path.message)
+            continue
         name = _output_name(manifest, path, taken)
         taken.add(name)
         key = manifest_key(path)
         entry = manifest.get(key)
         if entry is None or force:
             # nothing to compare with: the worker hashes the file as it reads it
-            manifest.start(key, name, None, config_hash)
+            manifest.start(key, name, None, config_hash, password)
             yield path, name, None
             continue
         try:
@@ -224,19 +265,33 @@ def _plan(
             error = f"{path}: cannot read: {exc.strerror or exc}"
             yield DocOutcome(str(path), name, DocumentStatus.failed, error=error)
             continue
-        if (
-            entry is not None
-            and not force
-            and entry.content_hash == digest
-            and entry.config_hash == config_hash
-        ):
+        if entry.content_hash == digest and entry.config_hash == config_hash:
             done = entry.status in (DocumentStatus.ok, DocumentStatus.partial)
-            if done or (entry.status is DocumentStatus.failed and not retry_failed):
+            # a failed document is retried when asked to, or when a (different) password is given:
+            # an encrypted PDF that failed without its password must not stay failed
+            new_password = password is not None and entry.password_tag != password
+            retry = retry_failed or new_password
+            if done or (entry.status is DocumentStatus.failed and not retry):
                 pages = entry.pages or 0
                 yield DocOutcome(str(path), name, entry.status, pages, entry.error, previous=True)
                 continue
-        manifest.start(key, name, digest, config_hash)
+        manifest.start(key, name, digest, config_hash, password)
         yield path, name, digest
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Raise UsageError when OUT cannot be an output folder, before anything is written."""
+    for path, what in ((out_dir, "the output folder"), (out_dir / ".docpipe", "its state folder")):
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{path}: {what} is a file, not a folder; pass another -o")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"{out_dir}: cannot create the output folder: {exc.strerror or exc}") from exc
+
+
+def _disk_full_note(exc: BaseException) -> str:
+    return f"{exc}".strip() or "no space left on device"
 
 
 def run_batch(
@@ -252,13 +307,55 @@ def run_batch(
 ) -> BatchSummary:
     """`state`: with `workers <= 1`, the engines of this process; pass the same one to several
     batches to load the models once. `docs_per_worker`: documents each worker (or, with
-    `workers <= 1`, this process) converts at once; 0 chooses by engine (`choose_docs_per_worker`)."""
+    `workers <= 1`, this process) converts at once; 0 chooses by engine (`choose_docs_per_worker`).
+    Raises UsageError (OUT unusable or in use by another run) and FileNotFoundError (an input that
+    names nothing) before any work starts."""
     from docpipe.writers.outputs import remove_stale_temporaries
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(out_dir)  # once per batch: a run killed mid-write left them
-    manifest = Manifest(out_dir)
+    check_inputs(inputs)
+    _check_out_dir(out_dir)
     summary = BatchSummary()
+    t0 = time.perf_counter()
+    lock = OutLock(out_dir)
+    try:
+        lock.acquire()  # before the cleanup: another run's temporaries are not stale
+    except OSError as exc:
+        if not is_disk_full(str(exc)):
+            raise UsageError(f"{out_dir}: cannot lock the output folder: {exc.strerror or exc}") from exc
+        summary.disk_full = _disk_full_note(exc)
+        return summary
+    try:
+        remove_stale_temporaries(out_dir)  # once per batch: a run killed mid-write left them
+        try:
+            manifest = Manifest(out_dir)
+        except sqlite3.OperationalError as exc:
+            if not is_disk_full(str(exc)):
+                raise
+            summary.disk_full = _disk_full_note(exc)
+            return summary
+        try:
+            _run(
+                inputs, out_dir, config, workers, progress, force, retry_failed, state, manifest, summary,
+                docs_per_worker,
+            )
+        except DiskFull as exc:
+            summary.disk_full = _disk_full_note(exc)
+        except (sqlite3.OperationalError, OSError) as exc:  # the manifest, or the plan, found no space
+            if not is_disk_full(str(exc)):
+                raise
+            summary.disk_full = _disk_full_note(exc)
+        finally:
+            with contextlib.suppress(sqlite3.Error):  # closing checkpoints the WAL, which may not fit
+                manifest.close()
+    finally:
+        lock.release()
+    summary.seconds = time.perf_counter() - t0
+    return summary
+
+
+def _run(
+    inputs, out_dir, config, workers, progress, force, retry_failed, state, manifest, summary, docs_per_worker
+) -> None:
     state = state or WorkerState()  # workers <= 1: this process converts
     t0 = time.perf_counter()
     bar = None
@@ -271,19 +368,27 @@ def run_batch(
         bar = tqdm(total=total, unit="doc", dynamic_ncols=True, desc="converting", disable=None)
 
     def record(outcome: DocOutcome) -> None:
-        summary.outcomes.append(outcome)
+        if not outcome.previous and is_disk_full(outcome.error):
+            # Not recorded as failed: its row stays 'running', so the next run converts it again.
+            raise DiskFull(outcome.error)
         when = " (earlier run)" if outcome.previous else f", {outcome.pages} pages in {outcome.seconds:.1f}s"
         log.info("docpipe: %s: %s%s", outcome.path, outcome.status, when)
         if not outcome.previous:
-            manifest.finish(
-                manifest_key(outcome.path),
-                outcome.status,
-                outcome.pages,
-                ",".join(sorted(outcome.engines)) or None,
-                outcome.error,
-                outcome.seconds,
-                outcome.content_hash,
-            )
+            try:
+                manifest.finish(
+                    manifest_key(outcome.path),
+                    outcome.status,
+                    outcome.pages,
+                    ",".join(sorted(outcome.engines)) or None,
+                    outcome.error,
+                    outcome.seconds,
+                    outcome.content_hash,
+                )
+            except sqlite3.OperationalError as exc:
+                if is_disk_full(str(exc)):  # written, but not recorded done: the next run redoes it
+                    raise DiskFull(f"{outcome.path}: the manifest could not record it: {exc}") from exc
+                raise
+        summary.outcomes.append(outcome)
         if bar is not None:
             elapsed = max(time.perf_counter() - t0, 1e-9)
             rate = f"{summary.pages / elapsed:.1f}"
@@ -300,9 +405,6 @@ def run_batch(
     finally:
         if bar is not None:
             bar.close()
-        manifest.close()
-    summary.seconds = time.perf_counter() - t0
-    return summary
 
 
 DIED = "a worker process died while converting it (a crash in native code, or out of memory)"

@@ -53,15 +53,19 @@ def open_pdf(path: Path, data: bytes, password: str = "") -> pymupdf.Document:
 
 
 def open_document(
-    path: Path, data: bytes, password: str = "", max_image_pixels: int | None = None
+    path: Path,
+    data: bytes,
+    password: str = "",
+    max_image_pixels: int | None = None,
+    max_embed_pixels: int | None = None,
 ) -> pymupdf.Document:
     if path.suffix.lower() in IMAGE_SUFFIXES:
-        from docpipe.sources.images import open_image_document
+        from docpipe.sources import images
 
-        return (
-            open_image_document(path)
-            if max_image_pixels is None
-            else open_image_document(path, max_image_pixels)
+        return images.open_image_document(
+            path,
+            images.DEFAULT_MAX_IMAGE_PIXELS if max_image_pixels is None else max_image_pixels,
+            images.DEFAULT_MAX_EMBED_PIXELS if max_embed_pixels is None else max_embed_pixels,
         )
     return open_pdf(path, data, password)
 
@@ -74,6 +78,11 @@ def page_damage(page: pymupdf.Page) -> tuple[str, str] | None:
     doc = page.parent
     if not getattr(doc, "is_pdf", False):
         return None
+    from docpipe.sources.images import frame_error
+
+    frame = frame_error(page)  # an image file's frame that could not be read
+    if frame is not None:
+        return "failed", frame
     n = doc.xref_length()
     xref = page.xref
     if xref <= 0 or xref >= n:

@@ -38,31 +38,44 @@ class _Piece:
 
 
 def _split_text(text: str, max_tokens: int) -> list[str]:
+    """Sentences packed up to `max_tokens`; a sentence longer than that cut at spaces. Linear in
+    the text: each sentence and word is counted once (counts add up, since no token spans a
+    space), so a megabyte without a full stop costs what a megabyte of prose does."""
     out: list[str] = []
-    cur = ""
+    cur: list[str] = []  # the sentences of the piece being filled, joined by spaces at the end
+    cur_tokens = 0
     for sentence in _SENTENCE.split(text):
-        cand = f"{cur} {sentence}".strip()
-        if cur and count_tokens(cand) > max_tokens:
-            out.append(cur)
-            cur = sentence
+        tokens = count_tokens(sentence)
+        if cur and cur_tokens + tokens > max_tokens:
+            out.append(" ".join(cur))
+            cur, cur_tokens = [sentence], tokens
+        elif cur:
+            if sentence.strip():
+                cur.append(sentence.rstrip())
+            cur_tokens += tokens
         else:
-            cur = cand
+            cur, cur_tokens = ([sentence.strip()] if sentence.strip() else []), tokens
     if cur:
-        out.append(cur)
+        out.append(" ".join(cur))
     # a single sentence longer than the budget is cut at word boundaries
     final: list[str] = []
     for piece in out:
         words = piece.split(" ")
-        while count_tokens(" ".join(words)) > max_tokens and len(words) > 1:
-            take, n = [], 0
-            while words and n + count_tokens(words[0]) <= max_tokens:
-                n += count_tokens(words[0])
-                take.append(words.pop(0))
-            if not take:
-                take.append(words.pop(0))
-            final.append(" ".join(take))
-        if words:
-            final.append(" ".join(words))
+        counts = [count_tokens(w) for w in words]
+        left = sum(counts)
+        i = 0
+        while left > max_tokens and len(words) - i > 1:
+            start, n = i, 0
+            while i < len(words) and n + counts[i] <= max_tokens:
+                n += counts[i]
+                i += 1
+            if i == start:
+                n = counts[i]
+                i += 1
+            final.append(" ".join(words[start:i]))
+            left -= n
+        if i < len(words):
+            final.append(" ".join(words[i:]))
     return final
 
 

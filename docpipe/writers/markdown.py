@@ -7,6 +7,7 @@ escaped so that it shows as text and never runs in a viewer; only bare inline fo
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 from docpipe.model import FURNITURE, Block, BlockType, Document, PageResult
 from docpipe.util.safe_markup import TAG_LIKE, escape_tag_like, neutralise_markdown_links
@@ -45,6 +46,12 @@ def _alt(text: str) -> str:
     return escape_tag_like(re.sub(r"[\[\]\s]+", " ", text), keep_bare_inline=False).strip()
 
 
+def _link(path: str) -> str:
+    """A relative file path as a Markdown link target: spaces, parentheses and the like
+    percent-encoded (a name like `scan (2).pdf` would end the link early or break it)."""
+    return quote(path, safe="/")
+
+
 def block_to_markdown(block: Block) -> str:
     t = block.type
     if t is BlockType.code:
@@ -66,14 +73,14 @@ def block_to_markdown(block: Block) -> str:
     if t is BlockType.chemical and block.chemical is not None:
         parts = []
         if block.figure and block.figure.image_path:
-            parts.append(f"![chemical structure]({block.figure.image_path})")
+            parts.append(f"![chemical structure]({_link(block.figure.image_path)})")
         parts.append(fenced(block.chemical.canonical_smiles or block.chemical.smiles, "smiles"))
         return "\n\n".join(parts)
     if t in (BlockType.figure, BlockType.chart):
         parts = []
         fig = block.figure
         if fig and fig.image_path:
-            parts.append(f"![{_alt((fig.caption or 'figure')[:80])}]({fig.image_path})")
+            parts.append(f"![{_alt((fig.caption or 'figure')[:80])}]({_link(fig.image_path)})")
         if t is BlockType.chart and block.chart and block.chart.data is not None:
             parts.append(table_to_markdown(block.chart.data))
         # block.text of a figure holds the labels drawn inside it: JSON only, not body text

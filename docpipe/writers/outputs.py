@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from docpipe.model import Document, DocumentStatus, PageResult
-from docpipe.writers.atomic import write_bytes_atomic
+from docpipe.writers.atomic import make_temporary, write_bytes_atomic
 from docpipe.writers.chunks import Chunker
 from docpipe.writers.markdown import page_markdown
 
@@ -51,7 +50,7 @@ class DocumentWriter:
         self._json.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "pages": [\n')
 
     def _open(self, final: Path):
-        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        fd, tmp = make_temporary(final)
         self._tmp[final] = Path(tmp)
         return os.fdopen(fd, "w", encoding="utf-8")
 

@@ -165,3 +165,26 @@ def test_models_load_from_the_wheel_without_network(monkeypatch: pytest.MonkeyPa
     raw._models = models
     result = raw.process([PageInput("t", 0, page)])[0]
     assert "Offline check" in page_text(result)
+
+
+def test_detection_in_strips_finds_the_lines_of_one_pass(engine: OcrEngine, monkeypatch) -> None:
+    """A raster above the strip size is detected strip by strip (bounded memory) with the same
+    line boxes, each once, lines on the seams included."""
+    import numpy as np
+
+    from docpipe.engines import ocr
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=2400)
+    for i, y in enumerate(range(40, 2380, 26)):
+        page.insert_text((40, y), f"Line {i} of a tall page read in strips", fontsize=11)
+    pix = page.get_pixmap(dpi=100, colorspace=pymupdf.csGRAY, alpha=False)
+    gray = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width].copy()
+    models = engine.models
+    whole = models.detect(gray)
+    monkeypatch.setattr(ocr, "DET_STRIP_PIXELS", 600_000)
+    monkeypatch.setattr(ocr, "DET_STRIP_MIN_ROWS", 256)
+    strips = models.detect(gray)
+    assert len(whole) == len(strips) == 90
+    for a, b in zip(whole, strips, strict=True):
+        assert np.abs(a - b).max() <= 4  # the network sees a little less context at a strip edge

@@ -88,3 +88,65 @@ def test_unreadable_inputs_raise_input_error(tmp_path: Path) -> None:
     truncated.write_bytes(full.read_bytes()[:200])
     with pytest.raises(InputError, match="cut.png"):
         open_image_document(truncated)
+
+
+def _three_frames(path: Path) -> bytes:
+    frames = [sheet((300, 200), "RGB") for _ in range(3)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="tiff_deflate")
+    return path.read_bytes()
+
+
+def test_a_bad_frame_fails_that_page_not_the_file(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from docpipe.sources.images import frame_error
+    from docpipe.sources.pdf import page_damage
+
+    path = tmp_path / "scan.tiff"
+    data = bytearray(_three_frames(path))
+    with Image.open(path) as img:
+        img.seek(1)
+        start = img.tag_v2[273][0]  # frame 2's compressed strip
+    data[start : start + 16] = b"\xab" * 16
+    path.write_bytes(bytes(data))
+    doc = open_image_document(path)
+    assert doc.page_count == 3
+    errors = [frame_error(page) for page in doc]
+    assert errors[0] is None and errors[2] is None
+    assert errors[1].startswith("cannot decode frame 2 of 3")
+    assert page_damage(doc[1]) == ("failed", errors[1])
+    assert page_damage(doc[0]) is None
+
+
+def test_a_truncated_tiff_keeps_the_frames_before_the_cut(tmp_path: Path) -> None:
+    from docpipe.sources.images import frame_error
+
+    full = tmp_path / "full.tiff"
+    frames = [sheet((300, 200), "RGB") for _ in range(3)]
+    frames[0].save(full, save_all=True, append_images=frames[1:])  # uncompressed: IFDs after the data
+    data = full.read_bytes()
+    cut = tmp_path / "cut.tiff"
+    for keep in (len(data) // 2, len(data) - 100, 1500):
+        cut.write_bytes(data[:keep])
+        try:
+            doc = open_image_document(cut)
+        except InputError as exc:  # nothing readable at all: one clear error, never a TypeError
+            assert "cut.tiff" in str(exc)
+            continue
+        errors = [frame_error(page) for page in doc]
+        assert errors[0] is None
+        assert any(errors), errors
+        assert all("frame" in e for e in errors if e)
+
+
+def test_frames_above_the_raster_cap_are_embedded_reduced_at_the_same_page_size(tmp_path: Path) -> None:
+    path = tmp_path / "poster.png"
+    sheet((4000, 3000)).save(path)
+    doc = open_image_document(path, max_embed_pixels=2_000_000)
+    page = doc[0]
+    assert (round(page.rect.width), round(page.rect.height)) == (4000, 3000)
+    (info,) = page.get_images(full=True)
+    width, height = info[2], info[3]
+    assert width * height <= 2_000_000 and (width, height) == (1334, 1000)  # 1/3, rounded up
+    small = open_image_document(path)  # under the cap: the file's own pixels
+    assert small[0].get_images(full=True)[0][2:4] == (4000, 3000)
