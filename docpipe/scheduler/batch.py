@@ -335,7 +335,16 @@ def run_batch(
             return summary
         try:
             _run(
-                inputs, out_dir, config, workers, progress, force, retry_failed, state, manifest, summary,
+                inputs,
+                out_dir,
+                config,
+                workers,
+                progress,
+                force,
+                retry_failed,
+                state,
+                manifest,
+                summary,
                 docs_per_worker,
             )
         except DiskFull as exc:

@@ -273,4 +273,3 @@ class WorkerPool:
 
     def __exit__(self, *exc: object) -> None:
         self.close(wait=exc[0] is None)
-
