@@ -380,8 +380,6 @@ def _run(
         if not outcome.previous and is_disk_full(outcome.error):
             # Not recorded as failed: its row stays 'running', so the next run converts it again.
             raise DiskFull(outcome.error)
-        when = " (earlier run)" if outcome.previous else f", {outcome.pages} pages in {outcome.seconds:.1f}s"
-        log.info("docpipe: %s: %s%s", outcome.path, outcome.status, when)
         if not outcome.previous:
             try:
                 manifest.finish(
@@ -397,6 +395,9 @@ def _run(
                 if is_disk_full(str(exc)):  # written, but not recorded done: the next run redoes it
                     raise DiskFull(f"{outcome.path}: the manifest could not record it: {exc}") from exc
                 raise
+        # said once recorded: a document logged as converted is never converted again
+        when = " (earlier run)" if outcome.previous else f", {outcome.pages} pages in {outcome.seconds:.1f}s"
+        log.info("docpipe: %s: %s%s", outcome.path, outcome.status, when)
         summary.outcomes.append(outcome)
         if bar is not None:
             elapsed = max(time.perf_counter() - t0, 1e-9)
