@@ -95,6 +95,7 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
     rng = random.Random(12)
     out = tmp_path / "out"
     converted: Counter[str] = Counter()
+    acted = 0  # disruptions that hit a running batch
     actions = ["kill parent", "kill worker", "second run", "kill parent", "kill worker", "kill parent"]
     for action in actions:
         start = _done(out)
@@ -107,6 +108,7 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.5))
         workers = _children(proc.pid)
+        acted += proc.poll() is None
         if proc.poll() is None and action == "kill parent":
             proc.send_signal(signal.SIGKILL)
             assert _gone(workers), "worker processes outlived their killed parent"
@@ -121,6 +123,7 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
         _, err = proc.communicate(timeout=300)
         converted.update(_converted(err))
         assert "Traceback" not in err, err
+    assert acted >= 3, "the batch kept finishing before it could be disrupted"
     final = subprocess.run(_cmd(corpus, out), capture_output=True, text=True, timeout=600)
     assert final.returncode == 0, final.stderr
     converted.update(_converted(final.stderr))
