@@ -41,6 +41,7 @@ def _corpus(out: Path, docs: int, pages: int) -> Path:
 COLUMNS = (
     ("in flight", "{c}"),
     ("per worker", "{per}"),
+    ("docs/worker", "{docs}"),
     ("pages/s", "{pages_per_second:.2f}"),
     ("req/s (sim)", "{requests_per_second:.2f}"),
     ("VLM tok/s", "{vlm_tokens_per_second:.0f}"),
@@ -58,6 +59,13 @@ def main() -> int:
     ap.add_argument("corpus", nargs="?", type=Path, help="PDF folder (default: a generated corpus)")
     ap.add_argument("--concurrency", type=int, nargs="+", default=[4, 8, 16, 32, 64])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--docs-per-worker",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="documents each worker converts at once; several values run side by side (0: docpipe's default)",
+    )
     ap.add_argument("--docs", type=int, default=20, help="generated corpus: documents")
     ap.add_argument("--pages", type=int, default=10, help="generated corpus: pages per document")
     ap.add_argument("--max-pages-in-flight", type=int, default=None)
@@ -78,28 +86,35 @@ def main() -> int:
         )
         rows = []
         for c in args.concurrency:
-            per = max(1, math.ceil(c / args.workers))
-            overrides: dict = {"vlm": {"max_concurrency": per}}
-            if args.max_pages_in_flight:
-                overrides["convert"] = {"max_pages_in_flight": args.max_pages_in_flight}
-            if args.mode:
-                overrides["vlm"]["mode"] = args.mode
-            config = load_config(None, overrides)
-            (res,) = run_bench(files, config, workers=args.workers, baseline=None, vlm_sim=sim)
-            summary = res.summary()
-            row = {"c": c, "per": per, "pages_per_second": summary["pages_per_second"], **summary["vlm_sim"]}
-            rows.append(row)
-            print(f"c={c}: {json.dumps(row)}", file=sys.stderr)
+            for docs in args.docs_per_worker:  # alternated, so that machine noise hits each alike
+                per = max(1, math.ceil(c / args.workers))
+                overrides: dict = {"vlm": {"max_concurrency": per}}
+                if args.max_pages_in_flight:
+                    overrides["convert"] = {"max_pages_in_flight": args.max_pages_in_flight}
+                if args.mode:
+                    overrides["vlm"]["mode"] = args.mode
+                config = load_config(None, overrides)
+                (res,) = run_bench(
+                    files, config, workers=args.workers, baseline=None, vlm_sim=sim, docs_per_worker=docs
+                )
+                summary = res.summary()
+                row = {"c": c, "per": per, "docs": docs or "auto", **summary["vlm_sim"]}
+                row["pages_per_second"] = summary["pages_per_second"]
+                rows.append(row)
+                print(f"c={c}: {json.dumps(row)}", file=sys.stderr)
     print(" | ".join(f"{name:>14s}" for name, _ in COLUMNS))
     for row in rows:
         print(" | ".join(f"{fmt.format(**row):>14s}" for _, fmt in COLUMNS))
-    sat = next((r for r in rows if r["c"] >= sim.max_num_seqs), rows[-1])
+    sat_c = next((r["c"] for r in rows if r["c"] >= sim.max_num_seqs), rows[-1]["c"])
+    for sat in (r for r in rows if r["c"] == sat_c):
+        print(
+            f"saturation point (first concurrency >= max_num_seqs={sim.max_num_seqs}): c={sat_c}, "
+            f"{sat['docs']} documents per worker: capacity kept busy {sat['capacity']:.1%} "
+            f"(whole run {sat['capacity_run']:.1%})"
+        )
     best = max(rows, key=lambda r: r["requests_per_second"] or 0)
-    print(
-        f"saturation point (first concurrency >= max_num_seqs={sim.max_num_seqs}): c={sat['c']}, "
-        f"capacity kept busy {sat['capacity']:.1%} (whole run {sat['capacity_run']:.1%}); "
-        f"best throughput at c={best['c']}: {best['pages_per_second']:.2f} pages/s"
-    )
+    docs, rate = best["docs"], best["pages_per_second"]
+    print(f"best throughput: c={best['c']}, {docs} documents per worker, {rate:.2f} pages/s")
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -29,7 +29,14 @@ def run_docpipe(req: dict) -> dict:
 
     config = Config.model_validate(req["config"])
     t0 = time.perf_counter()
-    summary = run_batch(req["inputs"], Path(req["out"]), config, workers=req["workers"], force=True)
+    summary = run_batch(
+        req["inputs"],
+        Path(req["out"]),
+        config,
+        workers=req["workers"],
+        force=True,
+        docs_per_worker=req.get("docs_per_worker", 0),
+    )
     wall = time.perf_counter() - t0
     stages: dict[str, float] = {}
     vlm: dict[str, float] = {}

@@ -149,6 +149,7 @@ def run_bench(
     repeat: int = 1,
     progress=None,
     vlm_sim: SimConfig | None = None,
+    docs_per_worker: int = 0,
 ) -> list[ToolResult]:
     """With `vlm_sim`, a simulated vLLM server runs on a thread of this process for the whole
     bench, docpipe's VLM engine is pointed at it, and each docpipe run records its statistics."""
@@ -156,7 +157,7 @@ def run_bench(
     if not files:
         raise FileNotFoundError("no PDF or image files among the inputs")
     if vlm_sim is None:
-        return _run_bench(files, config, workers, baseline, repeat, progress, None)
+        return _run_bench(files, config, (workers, docs_per_worker), baseline, repeat, progress, None)
     from docpipe.bench.vlm_simulator import SimServer
 
     with SimServer(vlm_sim) as sim:
@@ -164,10 +165,11 @@ def run_bench(
         # every page goes to the simulated engine: that is what is measured
         convert = config.convert.model_copy(update={"engine": "vlm"})
         config = config.model_copy(update={"vlm": vlm, "convert": convert})
-        return _run_bench(files, config, workers, baseline, repeat, progress, sim)
+        return _run_bench(files, config, (workers, docs_per_worker), baseline, repeat, progress, sim)
 
 
-def _run_bench(files, config, workers, baseline, repeat, progress, sim) -> list[ToolResult]:
+def _run_bench(files, config, parallel, baseline, repeat, progress, sim) -> list[ToolResult]:
+    workers, docs_per_worker = parallel
     results = [ToolResult("docpipe")] + ([ToolResult(baseline)] if baseline else [])
     with tempfile.TemporaryDirectory(prefix="docpipe-bench-") as tmp:
         for i in range(repeat):
@@ -177,6 +179,7 @@ def _run_bench(files, config, workers, baseline, repeat, progress, sim) -> list[
                     req |= {
                         "config": config.model_dump(mode="json"),
                         "workers": workers,
+                        "docs_per_worker": docs_per_worker,
                         "out": f"{tmp}/out{i}",
                     }
                 if progress:
