@@ -10,6 +10,7 @@ the pipe does not count against the baseline's speed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -52,8 +53,9 @@ def serve() -> int:
 class BaselineProcess:
     """Client side: `convert(path)` never raises; a dead or hung worker is replaced."""
 
-    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    def __init__(self, timeout_s: float = DEFAULT_TIMEOUT_S, command: list[str] | None = None) -> None:
         self.timeout_s = timeout_s
+        self.command = command or [sys.executable, "-m", "docpipe.eval.baseline_worker"]
         self._proc: subprocess.Popen[str] | None = None
 
     def _start(self) -> subprocess.Popen[str]:
@@ -64,7 +66,7 @@ class BaselineProcess:
                 os.environ, PYTHONPATH=os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))
             )
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "docpipe.eval.baseline_worker"],
+                self.command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -77,23 +79,28 @@ class BaselineProcess:
         proc = self._start()
         assert proc.stdin is not None and proc.stdout is not None
         t0 = time.perf_counter()
+        line, hung = "", False
         try:
             proc.stdin.write(json.dumps(str(path)) + "\n")
             proc.stdin.flush()
-            # One request in flight, so the reply is the only line that can arrive.
+            # One request in flight, so the reply is the only line that can arrive; an empty read
+            # is end of file: the worker exited.
             ready, _, _ = select.select([proc.stdout], [], [], self.timeout_s)
-            line = proc.stdout.readline() if ready else ""
+            if ready:
+                line = proc.stdout.readline()
+            else:
+                hung = True
         except BrokenPipeError:
-            line = ""
+            pass
         if line:
             reply = json.loads(line)
             return BaselineResult(reply["markdown"], reply["seconds"], reply["error"])
         elapsed = time.perf_counter() - t0
-        if proc.poll() is None:
+        if hung:
             proc.kill()
             why = f"no answer in {self.timeout_s:.0f} s"
         else:
-            why = f"worker died (exit status {proc.returncode})"
+            why = f"worker died (exit status {proc.wait()})"
         self.close()
         return BaselineResult("", elapsed, why)
 
@@ -102,7 +109,9 @@ class BaselineProcess:
             return
         proc, self._proc = self._proc, None
         if proc.stdin:
-            proc.stdin.close()
+            # Closing flushes; after a broken pipe the unsent request is still buffered.
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
