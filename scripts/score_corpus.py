@@ -153,7 +153,14 @@ def score_checks(corpus: Corpus) -> dict[str, Any]:
     rows = side_by_side(class_rates(results[OURS], key), class_rates(results[BASELINE], key))
     failures = {
         tool: [
-            {"id": r.test.id, "class": r.test.category, "status": r.status, "message": r.message}
+            {
+                "id": r.test.id,
+                "doc": r.test.doc,
+                "category": r.test.category,
+                "type": r.test.type,
+                "status": r.status,
+                "message": r.message,
+            }
             for r in res
             if r.status != "pass"
         ]
