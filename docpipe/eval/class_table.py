@@ -17,6 +17,7 @@ from docpipe.eval.report import fmt_rate, render_table
 
 TOTAL = "ALL"
 NOT_ABOVE = "<= baseline"
+NOT_SCORED = "not scored"  # every check of the class skipped on both sides (math without KaTeX)
 
 
 def class_key(results: Iterable[TestResult]) -> str:
@@ -62,6 +63,16 @@ class ClassRow:
         return is_above(self.ours, self.theirs)
 
     @property
+    def scored(self) -> bool:
+        return any(r is not None and r.total > 0 for r in (self.ours, self.theirs))
+
+    @property
+    def mark(self) -> str:
+        if self.above:
+            return ""
+        return NOT_ABOVE if self.scored else NOT_SCORED
+
+    @property
     def delta_points(self) -> float | None:
         """Difference of pass rates in percentage points (ours - theirs)."""
         if self.ours is None or self.theirs is None or self.ours.rate is None or self.theirs.rate is None:
@@ -88,7 +99,7 @@ def format_side_by_side(rows: list[ClassRow], labels: tuple[str, str], title: st
                 fmt_rate(row.ours),
                 fmt_rate(row.theirs),
                 "-" if delta is None else f"{delta:+.0f} pt",
-                "" if row.above else NOT_ABOVE,
+                row.mark,
             ]
         )
     return render_table(header, body)
@@ -108,6 +119,7 @@ def rows_to_dict(rows: list[ClassRow], labels: tuple[str, str]) -> list[dict[str
             labels[1]: rate_dict(row.theirs),
             "delta_points": row.delta_points,
             "above": row.above,
+            "scored": row.scored,
         }
         for row in rows
     ]

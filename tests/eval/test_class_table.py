@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from docpipe.eval.class_table import (
     NOT_ABOVE,
+    NOT_SCORED,
     TOTAL,
     class_key,
     class_rates,
@@ -99,5 +100,15 @@ def test_rows_to_dict_keeps_counts_and_marks() -> None:
         "pymupdf4llm": None,
         "delta_points": None,
         "above": True,
+        "scored": True,
     }
     assert data[1]["class"] == TOTAL and data[1]["pymupdf4llm"]["rate"] is None
+
+
+def test_a_class_skipped_on_both_sides_is_marked_not_scored() -> None:
+    rows = side_by_side({"math": PassRate(0, 0, 3), "text": PassRate(1, 1)}, {"math": PassRate(0, 0, 3)})
+    by_name = {r.name: r for r in rows}
+    assert not by_name["math"].scored and by_name["math"].mark == NOT_SCORED
+    assert by_name["text"].mark == ""
+    lines = format_side_by_side(rows, ("docpipe", "pymupdf4llm")).splitlines()
+    assert lines[2].startswith("math") and lines[2].endswith(NOT_SCORED) and "+3 skipped" in lines[2]
