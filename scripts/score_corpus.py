@@ -29,7 +29,8 @@ conversion that is scored, runs 2.. re-convert the born-digital files for timing
 converts one file untimed first (imports, model loads).
 
 The targets (issue 11) are printed last: realworld checks >= 90% and above the baseline in every
-class; dev similarity >= 0.95 and checks >= 90%; born-digital pages/s >= 5x the baseline's.
+class; dev similarity >= 0.95 and checks >= 90%; born-digital pages/s >= 5x the baseline's. For the
+targets a skipped check (math without KaTeX) counts as not passed.
 Nothing is cached: every run converts everything again.
 """
 
@@ -233,20 +234,21 @@ def _row(rows: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
     return next((r for r in rows if r["class"] == name), None)
 
 
+def _share_passed(rows: list[dict[str, Any]]) -> float:
+    """docpipe's passes over all its checks: a skipped check (math without KaTeX) is not a pass."""
+    total = _row(rows, TOTAL)[OURS]
+    checks = total["passed"] + total["failed"] + total["skipped"]
+    return total["passed"] / checks if checks else 0.0
+
+
 def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets, each with whether the run met it."""
     out: list[dict[str, Any]] = []
     corpora = report["corpora"]
     if "realworld" in corpora and corpora["realworld"]["checks"]["rows"]:
         rows = corpora["realworld"]["checks"]["rows"]
-        total = _row(rows, TOTAL)[OURS]
-        out.append(
-            {
-                "target": "realworld checks >= 90%",
-                "met": total["rate"] is not None and total["rate"] >= 0.9,
-                "value": total["rate"],
-            }
-        )
+        share = _share_passed(rows)
+        out.append({"target": "realworld checks >= 90%", "met": share >= 0.9, "value": share})
         behind = [
             r["class"] + ("" if r["scored"] else " (not scored)")
             for r in rows
@@ -261,10 +263,8 @@ def targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             sim = dev["similarity"]["mean_all"][OURS]
             out.append({"target": "dev similarity >= 0.95 (all files)", "met": sim >= 0.95, "value": sim})
         if dev["checks"]["rows"]:
-            rate = _row(dev["checks"]["rows"], TOTAL)[OURS]["rate"]
-            out.append(
-                {"target": "dev checks >= 90%", "met": rate is not None and rate >= 0.9, "value": rate}
-            )
+            share = _share_passed(dev["checks"]["rows"])
+            out.append({"target": "dev checks >= 90%", "met": share >= 0.9, "value": share})
     ratio = report["speed_all"]["ratio"]
     out.append(
         {
