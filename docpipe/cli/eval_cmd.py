@@ -57,7 +57,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--tests",
         type=Path,
         metavar="PATH",
-        help="olmOCR-bench style unit tests: a .jsonl file or a folder of them (one category per file)",
+        help=(
+            "olmOCR-bench style unit tests: a .jsonl file, or a folder searched recursively "
+            "(category = file stem; same-named files in subfolders merge)"
+        ),
     )
     p.add_argument(
         "--engine",

@@ -156,10 +156,19 @@ def parse_test(obj: Any, where: str, category: str = "") -> BenchTest:
     return BenchTest(obj["id"], kind, obj["pdf"], page, dict(obj), category, max_diffs)
 
 
-def load_tests(path: str | Path) -> list[BenchTest]:
-    """Tests from one JSONL file or every *.jsonl in a folder; ids must be unique."""
+def bench_files(path: str | Path) -> list[Path]:
+    """The JSONL file itself, or every *.jsonl anywhere below a folder, in path order. Checks may be
+    written in parts (part1/tables.jsonl, part2/tables.jsonl): the file stem stays the category."""
     path = Path(path)
-    files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.rglob("*.jsonl") if p.is_file())
+
+
+def load_tests(path: str | Path) -> list[BenchTest]:
+    """Tests from one JSONL file or every *.jsonl below a folder; ids must be unique across files."""
+    path = Path(path)
+    files = bench_files(path)
     if not files:
         raise BenchFormatError(f"{path}: no .jsonl test files")
     tests: list[BenchTest] = []

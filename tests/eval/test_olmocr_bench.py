@@ -174,3 +174,37 @@ def test_dev_corpus_tests_hold_on_ground_truth() -> None:
     # And the facts are not vacuous: an empty or shuffled prediction fails most of them.
     empty = run_tests(non_math, {k: "" for k in truth})
     assert sum(r.status == "pass" for r in empty) == sum(t.type == "absent" for t in non_math)
+
+
+def test_folders_are_searched_recursively_and_parts_merge_by_stem(tmp_path: Path) -> None:
+    (tmp_path / "part1").mkdir()
+    (tmp_path / "part2" / "deeper").mkdir(parents=True)
+    (tmp_path / "part1" / "tables.jsonl").write_text(
+        '{"pdf": "a.pdf", "id": "t1", "type": "table", "cell": "x"}\n'
+    )
+    (tmp_path / "part2" / "tables.jsonl").write_text(
+        '{"pdf": "b.pdf", "id": "t2", "type": "table", "cell": "y"}\n'
+    )
+    (tmp_path / "part2" / "deeper" / "order.jsonl").write_text(
+        '{"pdf": "b.pdf", "id": "o1", "type": "order", "before": "a", "after": "b"}\n'
+    )
+    (tmp_path / "part2" / "notes.txt").write_text("not a test file\n")
+    tests = load_tests(tmp_path)
+    assert [(t.id, t.category) for t in tests] == [("t1", "tables"), ("o1", "order"), ("t2", "tables")]
+    assert summarize(run_tests(tests, {})).by_category.keys() == {"tables", "order"}
+
+
+def test_duplicate_ids_across_parts_are_rejected(tmp_path: Path) -> None:
+    for part in ("part1", "part2"):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "text.jsonl").write_text(
+            '{"pdf": "a.pdf", "id": "same", "type": "present", "text": "x"}\n'
+        )
+    with pytest.raises(BenchFormatError, match="part2/text.jsonl:1: duplicate test id 'same'"):
+        load_tests(tmp_path)
+
+
+def test_a_folder_without_test_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BenchFormatError, match="no .jsonl test files"):
+        load_tests(tmp_path)
