@@ -102,7 +102,7 @@ def _plausible_run(run: str) -> bool:
 
 
 def text_quality(text: str) -> TextQuality:
-    bad = good = counted = latin = vowels = 0
+    bad = good = counted = latin = vowels = letters = 0
     for token in _TOKEN.findall(text):
         # Fragmented tokens ("a#b$c%d"): letters broken up by symbols are soup, not words.
         runs = _LETTERS.findall(token)
@@ -110,6 +110,7 @@ def text_quality(text: str) -> TextQuality:
         for run in runs:
             if not fragmented and _plausible_run(run):
                 good += len(run)
+            letters += len(run)
             for ch in run:
                 if _is_latin(ch):
                     latin += 1
@@ -127,7 +128,10 @@ def text_quality(text: str) -> TextQuality:
                 counted += 1  # symbols count against the text: they are not words
     if counted == 0:
         return TextQuality(0, 0.0, 0.0, None)
-    vowel_share = vowels / latin if latin >= MIN_LATIN_FOR_VOWELS else None
+    # The vowel test judges Latin-script text; on a page in another script, its Latin letters are
+    # mostly abbreviations and codes ("GDP", "CPI", "kWh"), which have few vowels in any language.
+    judged = latin >= MIN_LATIN_FOR_VOWELS and latin >= 0.5 * letters
+    vowel_share = vowels / latin if judged else None
     return TextQuality(counted, bad / counted, good / counted, vowel_share)
 
 
@@ -142,7 +146,9 @@ def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
     way to see every glyph with its render mode (3 = invisible) and opacity."""
     parts: list[str] = []
     visible = invisible = 0
-    rect = page.rect
+    # The trace is in the unrotated page's coordinates: on a /Rotate 90 or 270 page, `page.rect` (the
+    # turned page) would cut off text that is on the page.
+    rect = pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)
     for span in page.get_texttrace():
         chars = [c for c in span["chars"] if rect.contains(pymupdf.Point(c[2]))]
         text = "".join(chr(c[0]) if c[0] >= 0 else "\ufffd" for c in chars)

@@ -64,6 +64,11 @@ def test_requested_and_forced(fixtures: Path) -> None:
         "Notices . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . . vii",
         "Быстрая коричневая лиса прыгает через ленивую собаку. 東京は日本の首都です。",
         "E = mc² where c ≈ 3.0 × 10⁸ m/s; see Table 3 and Fig. 4(b) for the HPO results of OTSL.",
+        # a page in another script whose Latin letters are abbreviations and codes (few vowels)
+        "国内生产总值 GDP 同比增长 CPI PPI M2 SHIBOR LPR 季度 GDP CPI PPI M2 报告 "
+        "固定资产投资 FDI PMI HSBC DXY WTI GDP CPI PPI M2 SHIBOR LPR 季度 GDP CPI PPI 社会消费品零售总额 "
+        "进出口 CNY USD HKD JPY GBP KRW 国内生产总值 人民币汇率 货币政策 财政政策 宏观经济 产业结构 "
+        "消费升级 居民收入 城镇化 基础设施 房地产 制造业 服务业 出口 进口 贸易顺差",
     ],
 )
 def test_good_text_is_not_garbage(text: str) -> None:
@@ -82,6 +87,20 @@ def test_good_text_is_not_garbage(text: str) -> None:
 )
 def test_garbage_text_is_garbage(text: str) -> None:
     assert text_quality(text).is_garbage(), text_quality(text)
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_text_on_a_turned_page_is_seen(rotate: int) -> None:
+    """The glyph trace is in unrotated coordinates: a landscape page turned by /Rotate keeps its text
+    layer instead of being sent to OCR as a page without one."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=842, height=595)
+    for k in range(8):  # text across the whole landscape page, far beyond the turned page's width
+        page.insert_text((620, 60 + 60 * k), f"Abschnitt {k}: Ergebnisse der Messung", fontsize=11)
+    page.draw_rect(pymupdf.Rect(20, 20, 822, 575))  # a frame: a page with marks and no text goes to OCR
+    page.set_rotation(rotate)
+    decision = decide_route(doc.load_page(0))
+    assert decision.engine == "textlayer" and decision.reason.startswith("text layer ok"), decision.reason
 
 
 def test_corpus_born_digital_pages_keep_their_text_layer() -> None:
