@@ -11,7 +11,8 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.lattice import find_lattice_tables
+from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings
+from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, overlap_ratio
 
@@ -82,14 +83,57 @@ def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, Ta
     return out
 
 
+def _rules_in(segs: list, box: Rect) -> tuple[list[float], list[float]]:
+    """Positions of the horizontal rules spanning most of `box`'s width and of the vertical rules
+    crossing it."""
+    x0, y0, x1, y1 = box
+    hs = [
+        s.pos
+        for s in segs
+        if s.horizontal and y0 - 2 <= s.pos <= y1 + 2 and min(s.hi, x1) - max(s.lo, x0) >= 0.5 * (x1 - x0)
+    ]
+    vs = [s.pos for s in segs if not s.horizontal and x0 - 2 <= s.pos <= x1 + 2 and s.hi > y0 and s.lo < y1]
+    return hs, vs
+
+
+def _sparse(segs: list, box: Rect, lines: list[Line]) -> tuple[Rect, TableData] | None:
+    hs, vs = _rules_in(segs, box)
+    data = sparse_table(box, hs, vs, lines)
+    if data is None or not looks_tabular(data):
+        return None
+    return (box[0], table_top(data, box, lines), box[2], box[3]), data
+
+
+def _collapsed(data: TableData, regrid: TableData) -> bool:
+    """Whether the text splits a ruled table's bands into more rows than its rules draw (column rules
+    but no row rules in the body), keeping the columns."""
+    return regrid.n_rows >= data.n_rows + 2 and regrid.n_cols >= data.n_cols
+
+
 def extract_tables(
     page: pymupdf.Page, lines: list[Line], drawings: list[dict]
 ) -> list[tuple[Rect, TableData]]:
-    """Fully ruled grids through the fast lattice path; other rule clusters through PyMuPDF's finder,
-    restricted to their area. `drawings` is `page.get_cdrawings()`."""
-    tables, unresolved = find_lattice_tables(drawings, lines)
+    """Fully ruled grids through the fast lattice path; grids the rules draw only in part from their
+    rules and the text; other rule clusters through PyMuPDF's finder, restricted to their area.
+    `drawings` is `page.get_cdrawings()`."""
+    found, unresolved = find_lattice_tables(drawings, lines)
+    segs = rules_from_drawings(drawings)
+    tables: list[tuple[Rect, TableData]] = []
+    for bbox, data in found:
+        regrid = _sparse(segs, bbox, lines)
+        tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
     for clip in unresolved:
-        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
+        sparse = _sparse(segs, clip, lines) if clip[2] < 1e8 else None
+        candidates = [sparse] if sparse is not None else _finder_tables(page, clip if clip[2] < 1e8 else None)
+        for bbox, data in candidates:
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
+    # Row rules with no column rules at all: never a lattice, so never in `unresolved`.
+    for stack in rule_stacks([(s.pos, s.lo, s.hi) for s in segs if s.horizontal and s.hi - s.lo > 40]):
+        box = (min(r[1] for r in stack), stack[0][0], max(r[2] for r in stack), stack[-1][0])
+        if any(overlap_ratio(box, t[0]) > 0.2 or overlap_ratio(t[0], box) > 0.2 for t in tables):
+            continue
+        sparse = _sparse(segs, box, lines)
+        if sparse is not None:
+            tables.append(sparse)
     return tables
