@@ -162,7 +162,11 @@ def sparse_table(
             continue
         full = sum(1 for line in band if len({_column_of(r, cols) for r in line}) >= FULL_ROW * len(cols))
         is_header = header_band and i == 0 and not n_head
-        rows = _band_rows(band, cols, split=full >= 2 and not is_header)
+        # A table whose body is one band (three-line, column rules only) splits at every full
+        # baseline; a band among ruled rows only when it holds several (wrapped cells fill two).
+        body_bands = len(ys) - 2 if header_band and not n_head else len(ys) - 1
+        split = not is_header and (full >= 3 or (full >= 2 and body_bands == 1))
+        rows = _band_rows(band, cols, split=split)
         grid_rows += rows
         if is_header:
             n_head = len(rows)
