@@ -147,7 +147,7 @@ def sparse_table(
     for line in _baselines(above)[::-1][:HEADER_LINES] if above else []:
         if edge - max(r.y for r in line) > 2.2 * size or len(line) < 2 and not header_lines:
             break
-        if not all(cols[0][0] - size <= r.x0 and r.x1 <= cols[-1][1] + size for r in line):
+        if not all(min(x0, cols[0][0]) - size <= r.x0 and r.x1 <= max(x1, cols[-1][1]) + size for r in line):
             break
         header_lines.insert(0, line)
         edge = min(r.y for r in line) - size / 2

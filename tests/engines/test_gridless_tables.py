@@ -1,0 +1,140 @@
+"""Tables whose rules draw only part of the grid (or none of it), built with PyMuPDF's drawing
+calls: each must come out as one table with its header and its rows and columns apart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+import docpipe
+from docpipe.model import BlockType, TableData
+
+COLS = (72.0, 200.0, 300.0, 400.0)
+HEADER = ("Region", "Households", "Median", "Change")
+BODY = [
+    ("North", "1,204", "52.1", "+3.0"),
+    ("South", "2,310", "48.7", "-1.2"),
+    ("East", "987", "61.0", "+0.4"),
+    ("West", "1,555", "55.3", "+2.2"),
+    ("Centre", "3,020", "58.8", "+1.9"),
+]
+
+
+def _row(page: pymupdf.Page, y: float, cells: tuple[str, ...], xs: tuple[float, ...] = COLS, **kw) -> None:
+    for x, text in zip(xs, cells, strict=True):
+        page.insert_text((x, y), text, fontsize=10, **kw)
+
+
+def _convert(doc: pymupdf.Document, tmp_path: Path, name: str) -> list[TableData]:
+    path = tmp_path / f"{name}.pdf"
+    doc.save(path)
+    result = docpipe.convert(path)
+    return [b.table for p in result.pages for b in p.blocks if b.type is BlockType.table and b.table]
+
+
+def _grid(table: TableData) -> list[list[str]]:
+    grid = [[""] * table.n_cols for _ in range(table.n_rows)]
+    for c in table.cells:
+        grid[c.row][c.col] = c.text
+    return grid
+
+
+def _prose(page: pymupdf.Page, y: float) -> None:
+    page.insert_text((72, y), "Table 1 shows households by region; figures are estimates.", fontsize=10)
+
+
+@pytest.mark.parametrize("rules_between_rows", [True, False], ids=["row-rules", "three-line"])
+def test_row_rules_without_column_rules(tmp_path: Path, rules_between_rows: bool) -> None:
+    """Rules between rows (or only above the header, under it and at the end) and no column rules:
+    the header's columns carry down and every text row is a row."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _prose(page, 90)
+    top = 120.0
+    page.draw_line((66, top), (470, top), width=0.5)
+    _row(page, top + 14, HEADER)
+    y = top + 20
+    page.draw_line((66, y), (470, y), width=0.5)
+    for cells in BODY:
+        _row(page, y + 14, cells)
+        y += 20
+        if rules_between_rows:
+            page.draw_line((66, y), (470, y), width=0.5)
+    if not rules_between_rows:
+        page.draw_line((66, y + 4), (470, y + 4), width=0.5)
+    (table,) = _convert(doc, tmp_path, "rows")
+    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    assert table.header_rows == 1
+
+
+def test_header_above_the_first_rule_stays_in_the_table(tmp_path: Path) -> None:
+    """Rules under the header and between rows but none above the header."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _row(page, 100, HEADER)
+    y = 106.0
+    page.draw_line((66, y), (470, y), width=0.5)
+    for cells in BODY[:3]:
+        _row(page, y + 14, cells)
+        y += 20
+        page.draw_line((66, y), (470, y), width=0.5)
+    (table,) = _convert(doc, tmp_path, "header_above")
+    assert _grid(table) == [list(HEADER), *map(list, BODY[:3])]
+
+
+def test_column_rules_without_row_rules(tmp_path: Path) -> None:
+    """A frame, a rule under the header and column rules, but no rules between body rows: each text
+    line of the body is a row of its own."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top, head = 120.0, 140.0
+    bottom = head + 16 * len(BODY) + 6
+    for x in (66, 190, 290, 390, 470):
+        page.draw_line((x, top), (x, bottom), width=0.5)
+    for y in (top, head, bottom):
+        page.draw_line((66, y), (470, y), width=0.5)
+    _row(page, top + 14, HEADER)
+    for k, cells in enumerate(BODY):
+        _row(page, head + 14 + 16 * k, cells)
+    (table,) = _convert(doc, tmp_path, "columns")
+    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    assert table.header_rows == 1
+
+
+def test_wrapped_cells_between_row_rules_stay_one_row(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _row(page, 100, HEADER[:3], COLS[:3])
+    y = 106.0
+    page.draw_line((66, y), (400, y), width=0.5)
+    for first, second in (("Long name", "of a place"), ("Short", ""), ("Another", "wrapped one")):
+        _row(page, y + 14, (first, "12", "3.4"), COLS[:3])
+        if second:
+            page.insert_text((COLS[0], y + 27), second, fontsize=10)
+        y += 34
+        page.draw_line((66, y), (400, y), width=0.5)
+    (table,) = _convert(doc, tmp_path, "wrapped")
+    assert [row[0] for row in _grid(table)] == [
+        "Region",
+        "Long name of a place",
+        "Short",
+        "Another wrapped one",
+    ]
+
+
+def test_prose_between_rules_is_no_table(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    y = 100.0
+    for _ in range(3):
+        page.draw_line((66, y), (520, y), width=0.5)
+        for k in range(3):
+            page.insert_text(
+                (72, y + 14 + 13 * k),
+                "A paragraph of running text that fills the line with words.",
+                fontsize=10,
+            )
+        y += 50
+    assert _convert(doc, tmp_path, "prose") == []
