@@ -91,7 +91,12 @@ def _column_of(
     if by_center:
         lo = hi = (lo + hi) / 2
     hits = [i for i, (a, b) in enumerate(cols) if lo >= a - tol and hi <= b + tol]
-    return hits[0] if len(hits) == 1 else None
+    if len(hits) == 1:
+        return hits[0]
+    if by_center and not hits and cols[0][0] - tol <= lo <= cols[-1][1] + tol:
+        # a label over a group of columns is centred over the gap between two: the nearer one
+        return min(range(len(cols)), key=lambda i: min(abs(lo - cols[i][0]), abs(lo - cols[i][1])))
+    return None
 
 
 def _looks_tabular(body: list[list[list[Line]]]) -> bool:
@@ -103,7 +108,26 @@ def _looks_tabular(body: list[list[list[Line]]]) -> bool:
     return mean_chars <= MAX_MEAN_CHARS and long_share <= MAX_LONG_SHARE
 
 
-def _table(header: list[_Row], body: list[_Row], cols: list[tuple[float, float]]) -> TableData:
+def _is_section(row: _Row, cols: list[tuple[float, float]], tol: float) -> bool:
+    """A row with one run starting at the first column: a label for the rows under it ("Male")."""
+    cells = _cells(row)
+    return len(cells) == 1 and abs(_span(cells[0])[0] - cols[0][0]) <= tol
+
+
+def _labels_numbers(row: list[str], below: list[list[str]]) -> bool:
+    """A row of words over columns of numbers is their header ("Lowest" over "11,500")."""
+    cols = [k for k in range(1, len(row)) if row[k]]
+    if len(cols) < 2 or any(ch.isdigit() for k in cols for ch in row[k]):
+        return False
+    numbers = [r[k] for r in below for k in cols if r[k]]
+    return len(numbers) >= 2 * len(cols) and sum(
+        1 for t in numbers if sum(ch.isdigit() for ch in t) >= 0.5 * len(t.replace(" ", ""))
+    ) >= 0.8 * len(numbers)
+
+
+def _table(
+    header: list[_Row], body: list[_Row], cols: list[tuple[float, float]], sections: set[int] = frozenset()
+) -> TableData:
     tol = 0.8 * body[0].size
     grid: list[list[str]] = []
     if header:
@@ -116,6 +140,10 @@ def _table(header: list[_Row], body: list[_Row], cols: list[tuple[float, float]]
         grid.append(cells)
     for row in body:
         cells = [""] * len(cols)
+        if id(row) in sections:  # its text may run across the columns: it belongs to the first
+            cells[0] = " ".join(_text(c) for c in _cells(row))
+            grid.append(cells)
+            continue
         for cell in _cells(row):
             k = _column_of(cell, cols, tol)
             if k is not None:
@@ -125,6 +153,9 @@ def _table(header: list[_Row], body: list[_Row], cols: list[tuple[float, float]]
     if not header and len(body) > 1 and all(ln.bold for ln in body[0].lines):
         # a bold first row over a regular body is the header
         n_head = 0 if all(ln.bold for ln in body[1].lines) else 1
+    first = len(grid) - len(body)  # the body's first row in the grid
+    if len(body) > 2 and n_head == first and _labels_numbers(grid[first], grid[first + 1 :]):
+        n_head += 1
     return TableData(
         n_rows=len(grid),
         n_cols=len(cols),
@@ -135,6 +166,11 @@ def _table(header: list[_Row], body: list[_Row], cols: list[tuple[float, float]]
             for c, text in enumerate(row)
         ],
     )
+
+
+def _continues(cell_rows: list[list[list[Line]]], row: _Row) -> bool:
+    cells = _cells(row)
+    return len(cells) >= MIN_COLS - 1 and len(_columns([*cell_rows, cells])) == len(_columns(cell_rows))
 
 
 def _fits(row: _Row, cols: list[tuple[float, float]], tol: float, by_center: bool = False) -> bool:
@@ -182,24 +218,41 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
             continue
         tol = 0.8 * rows[i].size
         cell_rows = [_cells(rows[i])]
+        sections: set[int] = set()
         j = i + 1
-        while (
-            j < len(rows)
-            and len(_cells(rows[j])) >= MIN_COLS - 1
-            and rows[j].top - rows[j - 1].bottom <= ROW_GAP_EM * rows[j].size
+        while j < len(rows) and rows[j].top - rows[j - 1].bottom <= ROW_GAP_EM * rows[j].size:
             # a row joins only if it keeps the columns found so far apart (prose below a table
             # would bridge them)
-            and len(_columns([*cell_rows, _cells(rows[j])])) == len(_columns(cell_rows))
-        ):
-            cell_rows.append(_cells(rows[j]))
-            j += 1
-        body = rows[i:j]
+            if _continues(cell_rows, rows[j]):
+                cell_rows.append(_cells(rows[j]))
+                j += 1
+            elif (
+                j + 1 < len(rows)
+                and _is_section(rows[j], _columns(cell_rows), tol)
+                and rows[j + 1].top - rows[j].bottom <= ROW_GAP_EM * rows[j + 1].size
+                and _continues(cell_rows, rows[j + 1])
+            ):
+                sections.add(id(rows[j]))
+                j += 1
+            else:
+                break
         cols = _columns(cell_rows)
+        # a section label right under the header opens the body
         if (
-            len(body) >= MIN_ROWS
+            i >= 2
+            and id(rows[i - 1]) not in used
+            and _is_section(rows[i - 1], cols, tol)
+            and rows[i].top - rows[i - 1].bottom <= ROW_GAP_EM * rows[i].size
+            and len(_cells(rows[i - 2])) >= 2
+        ):
+            i -= 1
+            sections.add(id(rows[i]))
+        body = rows[i:j]
+        if (
+            len(body) - len(sections) >= MIN_ROWS
             and len(cols) >= MIN_COLS
             and _looks_tabular(cell_rows)
-            and all(_fits(r, cols, tol) for r in body)
+            and all(_fits(r, cols, tol) for r in body if id(r) not in sections)
         ):
             header: list[_Row] = []
             k = i - 1
@@ -214,7 +267,8 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
                 k -= 1
             # a header starts with a row that labels two columns or more; one-run lines above it
             # are prose ("Please select all that apply"), one-run lines below it continue it
-            while header and len(_cells(header[0])) < 2:
+            # (a one-run line off the first column is a label over a group of columns)
+            while header and len(_cells(header[0])) < 2 and _is_section(header[0], cols, tol):
                 header.pop(0)
             members = header + body
             bbox = (
@@ -223,7 +277,7 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
                 max(ln.bbox[2] for r in members for ln in r.lines),
                 max(r.bottom for r in members),
             )
-            tables.append((bbox, _table(header, body, cols)))
+            tables.append((bbox, _table(header, body, cols, sections)))
             used.update(id(r) for r in members)
             i = j
         else:

@@ -11,7 +11,7 @@ import pytest
 import docpipe
 from docpipe.model import BlockType, TableData
 
-COLS = (72.0, 200.0, 300.0, 400.0)
+COLS = (72.0, 160.0, 240.0, 320.0)
 HEADER = ("Region", "Households", "Median", "Change")
 BODY = [
     ("North", "1,204", "52.1", "+3.0"),
@@ -76,12 +76,14 @@ def test_header_above_the_first_rule_stays_in_the_table(tmp_path: Path) -> None:
     _row(page, 100, HEADER)
     y = 106.0
     page.draw_line((66, y), (470, y), width=0.5)
-    for cells in BODY[:3]:
+    # two body rows: too few for a table found from text alignment alone
+    for cells in BODY[:2]:
         _row(page, y + 14, cells)
         y += 20
         page.draw_line((66, y), (470, y), width=0.5)
     (table,) = _convert(doc, tmp_path, "header_above")
-    assert _grid(table) == [list(HEADER), *map(list, BODY[:3])]
+    assert _grid(table) == [list(HEADER), *map(list, BODY[:2])]
+    assert table.header_rows == 1
 
 
 def test_column_rules_without_row_rules(tmp_path: Path) -> None:
@@ -91,7 +93,7 @@ def test_column_rules_without_row_rules(tmp_path: Path) -> None:
     page = doc.new_page()
     top, head = 120.0, 140.0
     bottom = head + 16 * len(BODY) + 6
-    for x in (66, 190, 290, 390, 470):
+    for x in (66, 150, 230, 310, 470):
         page.draw_line((x, top), (x, bottom), width=0.5)
     for y in (top, head, bottom):
         page.draw_line((66, y), (470, y), width=0.5)
@@ -138,3 +140,31 @@ def test_prose_between_rules_is_no_table(tmp_path: Path) -> None:
             )
         y += 50
     assert _convert(doc, tmp_path, "prose") == []
+
+
+def test_section_rows_and_a_two_line_header_stay_in_one_table(tmp_path: Path) -> None:
+    """No rules at all: rows spanning the width ("Male") label sections, and the header runs over
+    two lines, its first line labelling a group of columns."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _prose(page, 80)
+    page.insert_text((200, 120), "Annual income ($)", fontsize=10)
+    _row(page, 133, ("Age group", "Lowest", "Median", "Highest"))
+    y = 150.0
+    rows = []
+    for section in ("Male", "Female"):
+        page.insert_text((COLS[0], y), section, fontsize=10)
+        rows.append([section, "", "", ""])
+        y += 13
+        for k, age in enumerate(("Under 25", "25 to 44", "45 and over")):
+            cells = (age, f"{11 + k},500", f"{30 + k},250", f"{70 + k},900")
+            _row(page, y, cells)
+            rows.append(list(cells))
+            y += 13
+    _prose(page, y + 30)
+    (table,) = _convert(doc, tmp_path, "sections")
+    grid = _grid(table)
+    assert grid[-len(rows) :] == rows
+    header = " ".join(" ".join(r) for r in grid[: len(grid) - len(rows)])
+    assert "Annual income ($)" in header and "Highest" in header
+    assert table.header_rows == len(grid) - len(rows)
