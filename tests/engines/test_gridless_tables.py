@@ -168,3 +168,29 @@ def test_section_rows_and_a_two_line_header_stay_in_one_table(tmp_path: Path) ->
     header = " ".join(" ".join(r) for r in grid[: len(grid) - len(rows)])
     assert "Annual income ($)" in header and "Highest" in header
     assert table.header_rows == len(grid) - len(rows)
+
+
+@pytest.mark.parametrize("column_rules", [True, False], ids=["grid", "row-rules"])
+def test_table_on_a_page_turned_with_rotate_reads_as_displayed(tmp_path: Path, column_rules: bool) -> None:
+    """/Rotate 90 with content drawn so that it reads upright on screen: the table must come out
+    as a person sees it, not transposed."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.set_rotation(90)
+    to_page = page.derotation_matrix  # displayed coordinates -> the content's own
+
+    def line(a: tuple[float, float], b: tuple[float, float]) -> None:
+        page.draw_line(pymupdf.Point(a) * to_page, pymupdf.Point(b) * to_page, width=0.5)
+
+    rows = [HEADER, *BODY[:2]]  # too few rows for text alignment alone: the rules must be read
+    top, bottom = 100.0, 100.0 + 20 * len(rows)
+    for k, cells in enumerate(rows):
+        for x, text in zip(COLS, cells, strict=True):
+            page.insert_text(pymupdf.Point(x, top + 14 + 20 * k) * to_page, text, fontsize=10, rotate=90)
+    for k in range(len(rows) + 1):
+        line((66, top + 20 * k), (400, top + 20 * k))
+    if column_rules:
+        for x in (66, 150, 230, 310, 400):
+            line((x, top), (x, bottom))
+    (table,) = _convert(doc, tmp_path, "rotated")
+    assert _grid(table) == [list(r) for r in rows]
