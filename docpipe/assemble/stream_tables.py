@@ -9,7 +9,8 @@ three stacked lines ("State funded / legal aid").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect
@@ -21,6 +22,11 @@ MAX_LONG_SHARE = 0.3  # share of cells with four words or more (a line of prose 
 GAP_EM = 1.2  # runs of one baseline closer than this (in font sizes) are one cell
 ROW_GAP_EM = 2.6  # body rows further apart than this end the table
 HEADER_LINES = 3
+_MONO_GAP = re.compile(r"\S\s{2,}\S")
+_WIDE_GAP = re.compile(r"\S\s{3,}\S")
+# runs of text between such gaps
+_MONO_RUN = re.compile(r"\S+(?: \S+)*")
+_WIDE_RUN = re.compile(r"\S+(?: {1,2}\S+)*")
 
 
 @dataclass
@@ -193,18 +199,63 @@ def _page_columns(lines: list[Line], min_gutter: float = 72.0) -> list[list[Line
     return groups
 
 
+def split_at_wide_spaces(ln: Line) -> list[Line]:
+    """A line cut where it holds a run of spaces wide enough to be a column gap: typewriter tables
+    (two spaces in a monospaced font) and tab-stop layouts (three in a proportional one) put a
+    whole table row into one text line. Positions are proportional to characters."""
+    pieces: list[Line] = []
+    for span in ln.spans:
+        gap, run = (_MONO_GAP, _MONO_RUN) if span.mono else (_WIDE_GAP, _WIDE_RUN)
+        if not gap.search(span.text):
+            pieces.append(Line([span], span.bbox, ln.block_hint, ln.confidence, ln.vertical))
+            continue
+        x0, y0, x1, y1 = span.bbox
+        per_char = (x1 - x0) / max(len(span.text), 1)
+        for m in run.finditer(span.text.replace("\t", " ")):
+            text, start = m.group(0), m.start()
+            box = (x0 + start * per_char, y0, x0 + (start + len(text)) * per_char, y1)
+            piece = replace(span, text=text, bbox=box)
+            pieces.append(Line([piece], box, ln.block_hint, ln.confidence, ln.vertical))
+    if len(pieces) == len(ln.spans):
+        return [ln]
+    # spans that touch stay one piece (the line's own spans were one run until cut)
+    out: list[Line] = []
+    for piece in pieces:
+        last = out[-1] if out else None
+        if last and piece.bbox[0] - last.bbox[2] < 0.6 * max(piece.size, 1.0):
+            last.spans = [*last.spans, *piece.spans]
+            last.bbox = (
+                last.bbox[0],
+                min(last.bbox[1], piece.bbox[1]),
+                piece.bbox[2],
+                max(last.bbox[3], piece.bbox[3]),
+            )
+        else:
+            out.append(piece)
+    return out
+
+
 def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
     """Tables found among `lines`, and the lines left over for the running text."""
     tables: list[tuple[Rect, TableData]] = []
-    kept: set[int] = set()
-    for group in _page_columns([ln for ln in lines if not ln.vertical]):
+    origin: dict[int, int] = {}  # piece -> the line it was cut from
+    pieces: list[Line] = []
+    for ln in lines:
+        if ln.vertical:
+            continue
+        for piece in split_at_wide_spaces(ln):
+            origin[id(piece)] = id(ln)
+            pieces.append(piece)
+    taken: set[int] = set()
+    for group in _page_columns(pieces):
         found, left = _find_in_column(group)
         tables += found
-        kept.update(id(ln) for ln in left)
+        left_ids = {id(p) for p in left}
+        taken.update(origin[id(p)] for p in group if id(p) not in left_ids)
     if not tables:
         return [], lines
     # the engine's own line order is kept: paragraph grouping relies on it
-    return tables, [ln for ln in lines if ln.vertical or id(ln) in kept]
+    return tables, [ln for ln in lines if ln.vertical or id(ln) not in taken]
 
 
 def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:

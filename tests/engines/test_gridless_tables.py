@@ -194,3 +194,24 @@ def test_table_on_a_page_turned_with_rotate_reads_as_displayed(tmp_path: Path, c
             line((x, top), (x, bottom))
     (table,) = _convert(doc, tmp_path, "rotated")
     assert _grid(table) == [list(r) for r in rows]
+
+
+def test_typewriter_table_is_a_table_not_code(tmp_path: Path) -> None:
+    """A monospaced statistical table: one text line per row, columns set apart by spaces."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 80), "Table 2. Households by region", fontsize=11)
+    widths = (12, 12, 8, 8)
+    for k, cells in enumerate([HEADER, *BODY]):
+        text = "".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        page.insert_text((72, 110 + 12 * k), text, fontsize=10, fontname="cour")
+    result = docpipe.convert(_save(doc, tmp_path / "typewriter.pdf"))
+    blocks = [b for p in result.pages for b in p.blocks]
+    (table,) = [b.table for b in blocks if b.type is BlockType.table]
+    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    assert not [b for b in blocks if b.type is BlockType.code]
+
+
+def _save(doc: pymupdf.Document, path: Path) -> Path:
+    doc.save(path)
+    return path
