@@ -47,7 +47,7 @@ def line_runs(ln: Line) -> list[Run]:
         x0, _, x1, _ = span.bbox
         per_char = (x1 - x0) / max(len(text), 1)
         pos = 0
-        for piece in [*_WIDE_SPACE.split(text)]:
+        for piece in _WIDE_SPACE.split(text):
             start = text.index(piece, pos)
             pos = start + len(piece)
             stripped = piece.strip()
@@ -76,6 +76,8 @@ def _baselines(runs: list[Run]) -> list[list[Run]]:
             rows[-1].append(run)
         else:
             rows.append([run])
+    for row in rows:
+        row.sort(key=lambda r: r.x0)
     return rows
 
 
@@ -97,7 +99,7 @@ def _columns(runs: list[Run], v_rules: list[float]) -> list[tuple[float, float]]
 
 
 def _column_of(run: Run, cols: list[tuple[float, float]]) -> int:
-    """The column holding most of the run; a run wider than its column (a header) by its center."""
+    """The column overlapping most of the run (a header wider than its column still lands on it)."""
     best, best_ov = 0, -1.0
     for k, (a, b) in enumerate(cols):
         ov = min(run.x1, b) - max(run.x0, a)
@@ -141,10 +143,9 @@ def sparse_table(
     if len(cols) < 2:
         return None
     # Header lines above the top rule: close to it, each fitting the columns.
-    above = sorted((r for r in runs if r.y < top), key=lambda r: -r.y)
     header_lines: list[list[Run]] = []
     edge = top
-    for line in _baselines(above)[::-1][:HEADER_LINES] if above else []:
+    for line in _baselines([r for r in runs if r.y < top])[::-1][:HEADER_LINES]:
         if edge - max(r.y for r in line) > 2.2 * size or len(line) < 2 and not header_lines:
             break
         if not all(min(x0, cols[0][0]) - size <= r.x0 and r.x1 <= max(x1, cols[-1][1]) + size for r in line):
@@ -153,7 +154,7 @@ def sparse_table(
         edge = min(r.y for r in line) - size / 2
     grid_rows: list[list[list[Run]]] = []
     n_head = 0
-    if len(header_lines) and sum(len(line) for line in header_lines) >= 2:
+    if header_lines and sum(len(line) for line in header_lines) >= 2:
         grid_rows.append(header_lines)
         n_head = 1
     for i, (a, b) in enumerate(zip(ys, ys[1:], strict=False)):

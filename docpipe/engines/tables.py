@@ -1,7 +1,9 @@
 """Ruled tables from the text layer, as cell grids with row/column spans and header rows.
 
-Fully ruled grids take the fast lattice path (lattice.py). Other clusters of rules go to PyMuPDF's
-finder, restricted to their area: with `refine=True` it resolves merged cells into HTML-like
+Fully ruled grids take the fast lattice path (lattice.py). Grids the rules draw only in part (row
+rules without column rules, three-line tables, column rules without row rules in the body) are read
+from the rules plus the text's columns and baselines (sparse_rules.py). Other clusters of rules go
+to PyMuPDF's finder, restricted to their area: with `refine=True` it resolves merged cells into HTML-like
 placements (each row lists the cells that start in it). Pages without rules skip both.
 """
 
