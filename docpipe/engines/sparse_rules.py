@@ -122,6 +122,19 @@ def _band_rows(band: list[list[Run]], cols: list[tuple[float, float]], split: bo
     return rows
 
 
+def _holds_rows(band: list[list[Run]], cols: list[tuple[float, float]], min_rows: int) -> bool:
+    """Whether a band holds several table rows rather than one row of wrapped cells: enough baselines
+    fill most columns, and every column has text on at least half of them. Wrapped cells beside a
+    label centred in its cell ("Target / group" between lines of text) leave the label's column
+    empty on the others' baselines."""
+    full = [
+        filled for line in band if len(filled := {_column_of(r, cols) for r in line}) >= FULL_ROW * len(cols)
+    ]
+    if len(full) < min_rows:
+        return False
+    return all(sum(1 for f in full if k in f) >= 0.5 * len(full) for k in range(len(cols)))
+
+
 def sparse_table(
     region: Rect, h_rules: list[float], v_rules: list[float], lines: list[Line]
 ) -> TableData | None:
@@ -161,12 +174,11 @@ def sparse_table(
         band = _baselines([r for r in body if a < r.y < b])
         if not band:
             continue
-        full = sum(1 for line in band if len({_column_of(r, cols) for r in line}) >= FULL_ROW * len(cols))
         is_header = header_band and i == 0 and not n_head
         # A table whose body is one band (three-line, column rules only) splits at every full
         # baseline; a band among ruled rows only when it holds several (wrapped cells fill two).
         body_bands = len(ys) - 2 if header_band and not n_head else len(ys) - 1
-        split = not is_header and (full >= 3 or (full >= 2 and body_bands == 1))
+        split = not is_header and _holds_rows(band, cols, 2 if body_bands == 1 else 3)
         rows = _band_rows(band, cols, split=split)
         grid_rows += rows
         if is_header:

@@ -215,3 +215,27 @@ def test_typewriter_table_is_a_table_not_code(tmp_path: Path) -> None:
 def _save(doc: pymupdf.Document, path: Path) -> Path:
     doc.save(path)
     return path
+
+
+def test_ruled_grid_with_wrapped_cells_keeps_its_rows(tmp_path: Path) -> None:
+    """A full grid whose cells wrap over three lines beside a label centred in its cell: one row
+    per ruled band, not one per text line."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    xs, top, band = (66.0, 150.0, 300.0, 450.0), 100.0, 46.0
+    texts = [
+        ("Scope", "applies to water and food", "applies to all the"),
+        ("Target", "six named kinds", "seventeen kinds"),
+    ]
+    for k, (label, left, right) in enumerate(texts):
+        y = top + band * k
+        page.insert_text((72, y + 27), label, fontsize=10)
+        for x, text in ((156, left), (306, right)):
+            for j, word in enumerate(text.split(" ", 2)):
+                page.insert_text((x, y + 14 + 13 * j), word, fontsize=10)
+    for k in range(len(texts) + 1):
+        page.draw_line((xs[0], top + band * k), (xs[-1], top + band * k), width=0.5)
+    for x in xs:
+        page.draw_line((x, top), (x, top + band * len(texts)), width=0.5)
+    (table,) = _convert(doc, tmp_path, "wrapped_grid")
+    assert [row[0] for row in _grid(table)] == ["Scope", "Target"]
