@@ -224,8 +224,9 @@ def test_ruled_grid_with_wrapped_cells_keeps_its_rows(tmp_path: Path) -> None:
     page = doc.new_page()
     xs, top, band = (66.0, 150.0, 300.0, 450.0), 100.0, 46.0
     texts = [
-        ("Scope", "applies to water and food", "applies to all the"),
-        ("Target", "six named kinds", "seventeen kinds"),
+        ("Area", "what it covers", "what it covers now"),
+        ("Scope", "water and food", "all the others"),
+        ("Target", "six named kinds", "seventeen named kinds"),
     ]
     for k, (label, left, right) in enumerate(texts):
         y = top + band * k
@@ -238,4 +239,4 @@ def test_ruled_grid_with_wrapped_cells_keeps_its_rows(tmp_path: Path) -> None:
     for x in xs:
         page.draw_line((x, top), (x, top + band * len(texts)), width=0.5)
     (table,) = _convert(doc, tmp_path, "wrapped_grid")
-    assert [row[0] for row in _grid(table)] == ["Scope", "Target"]
+    assert [row[0] for row in _grid(table)] == ["Area", "Scope", "Target"]
