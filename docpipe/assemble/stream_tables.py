@@ -20,6 +20,7 @@ MIN_COLS = 3
 MAX_MEAN_CHARS = 30  # cells of prose columns are whole lines of text
 MAX_LONG_SHARE = 0.3  # share of cells with four words or more (a line of prose has more)
 GAP_EM = 1.2  # runs of one baseline closer than this (in font sizes) are one cell
+NARROW_GAP_EM = 0.35  # the second look, for tables set tight (a word space is about 0.25)
 ROW_GAP_EM = 2.6  # body rows further apart than this end the table
 HEADER_LINES = 3
 _MONO_GAP = re.compile(r"\S\s{2,}\S")
@@ -35,13 +36,14 @@ class _Row:
     top: float
     bottom: float
     size: float
+    gap_em: float = 1.2  # runs closer than this (in font sizes) are one cell
 
     @property
     def cy(self) -> float:
         return (self.top + self.bottom) / 2
 
 
-def _rows(lines: list[Line]) -> list[_Row]:
+def _rows(lines: list[Line], gap_em: float) -> list[_Row]:
     rows: list[_Row] = []
     for ln in sorted(lines, key=lambda x: ((x.bbox[1] + x.bbox[3]) / 2, x.bbox[0])):
         cy = (ln.bbox[1] + ln.bbox[3]) / 2
@@ -51,7 +53,7 @@ def _rows(lines: list[Line]) -> list[_Row]:
             row.lines.append(ln)
             row.top, row.bottom = min(row.top, ln.bbox[1]), max(row.bottom, ln.bbox[3])
         else:
-            rows.append(_Row([ln], ln.bbox[1], ln.bbox[3], size))
+            rows.append(_Row([ln], ln.bbox[1], ln.bbox[3], size, gap_em))
     for row in rows:
         row.lines.sort(key=lambda x: x.bbox[0])
     return rows
@@ -61,7 +63,7 @@ def _cells(row: _Row) -> list[list[Line]]:
     """Runs of the row separated by wide gaps."""
     cells: list[list[Line]] = []
     for ln in row.lines:
-        if cells and ln.bbox[0] - cells[-1][-1].bbox[2] < GAP_EM * row.size:
+        if cells and ln.bbox[0] - cells[-1][-1].bbox[2] < row.gap_em * row.size:
             cells[-1].append(ln)
         else:
             cells.append([ln])
@@ -200,9 +202,10 @@ def _page_columns(lines: list[Line], min_gutter: float = 72.0) -> list[list[Line
 
 
 def split_at_wide_spaces(ln: Line) -> list[Line]:
-    """A line cut where it holds a run of spaces wide enough to be a column gap: typewriter tables
-    (two spaces in a monospaced font) and tab-stop layouts (three in a proportional one) put a
-    whole table row into one text line. Positions are proportional to characters."""
+    """A line cut at column gaps: runs of spaces (two in a monospaced font, as typewriter tables set
+    them; three in a proportional one, as tab stops leave them; positions proportional to
+    characters), and gaps of half a font size or more between spans, which the extractor puts into
+    one line when columns are set tight."""
     pieces: list[Line] = []
     for span in ln.spans:
         gap, run = (_MONO_GAP, _MONO_RUN) if span.mono else (_WIDE_GAP, _WIDE_RUN)
@@ -216,13 +219,16 @@ def split_at_wide_spaces(ln: Line) -> list[Line]:
             box = (x0 + start * per_char, y0, x0 + (start + len(text)) * per_char, y1)
             piece = replace(span, text=text, bbox=box)
             pieces.append(Line([piece], box, ln.block_hint, ln.confidence, ln.vertical))
-    if len(pieces) == len(ln.spans):
+    if len(pieces) == 1:
         return [ln]
-    # spans that touch stay one piece (the line's own spans were one run until cut)
+    # spans closer than a narrow gap stay one piece (a bold word inside a cell)
     out: list[Line] = []
     for piece in pieces:
         last = out[-1] if out else None
-        if last and piece.bbox[0] - last.bbox[2] < 0.6 * max(piece.size, 1.0):
+        narrow = NARROW_GAP_EM * max(piece.size, 1.0)
+        if not piece.text.strip() and piece.bbox[2] - piece.bbox[0] >= narrow:
+            out.append(piece)  # a space the extractor put into a column gap: a cut, dropped below
+        elif last and last.text.strip() and piece.bbox[0] - last.bbox[2] < narrow:
             last.spans = [*last.spans, *piece.spans]
             last.bbox = (
                 last.bbox[0],
@@ -232,7 +238,8 @@ def split_at_wide_spaces(ln: Line) -> list[Line]:
             )
         else:
             out.append(piece)
-    return out
+    out = [p for p in out if p.text.strip()]
+    return [ln] if len(out) == 1 else out
 
 
 def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
@@ -248,7 +255,13 @@ def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]],
             pieces.append(piece)
     taken: set[int] = set()
     for group in _page_columns(pieces):
-        found, left = _find_in_column(group)
+        found, left = _find_in_column(group, GAP_EM)
+        # Columns set closer than a wide gap are columns still when those gaps line up over whole
+        # rows, which the column checks demand: the tight reading wins when it takes as much text
+        # into tables and keeps more columns apart.
+        tight, tight_left = _find_in_column(group, NARROW_GAP_EM)
+        if len(tight_left) <= len(left) and sum(t.n_cols for _, t in tight) > sum(t.n_cols for _, t in found):
+            found, left = tight, tight_left
         tables += found
         left_ids = {id(p) for p in left}
         taken.update(origin[id(p)] for p in group if id(p) not in left_ids)
@@ -258,8 +271,8 @@ def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]],
     return tables, [ln for ln in lines if ln.vertical or id(ln) not in taken]
 
 
-def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
-    rows = _rows(lines)
+def _find_in_column(lines: list[Line], gap_em: float) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
+    rows = _rows(lines, gap_em)
     tables: list[tuple[Rect, TableData]] = []
     used: set[int] = set()
     i = 0
@@ -289,6 +302,7 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
                 break
         cols = _columns(cell_rows)
         # a section label right under the header opens the body
+        start = i
         if (
             i >= 2
             and id(rows[i - 1]) not in used
@@ -296,9 +310,9 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
             and rows[i].top - rows[i - 1].bottom <= ROW_GAP_EM * rows[i].size
             and len(_cells(rows[i - 2])) >= 2
         ):
-            i -= 1
-            sections.add(id(rows[i]))
-        body = rows[i:j]
+            start = i - 1
+            sections.add(id(rows[start]))
+        body = rows[start:j]
         if (
             len(body) - len(sections) >= MIN_ROWS
             and len(cols) >= MIN_COLS
@@ -306,7 +320,7 @@ def _find_in_column(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]], li
             and all(_fits(r, cols, tol) for r in body if id(r) not in sections)
         ):
             header: list[_Row] = []
-            k = i - 1
+            k = start - 1
             while (
                 k >= 0
                 and len(header) < HEADER_LINES

@@ -240,3 +240,16 @@ def test_ruled_grid_with_wrapped_cells_keeps_its_rows(tmp_path: Path) -> None:
         page.draw_line((x, top), (x, top + band * len(texts)), width=0.5)
     (table,) = _convert(doc, tmp_path, "wrapped_grid")
     assert [row[0] for row in _grid(table)] == ["Area", "Scope", "Target"]
+
+
+def test_columns_set_tight_are_kept_apart(tmp_path: Path) -> None:
+    """Gaps of under one font size between columns (the extractor joins each row into one line)."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    _prose(page, 80)
+    rows = [("Region", "Units", "Mean", "Delta"), *((r[0], r[1].replace(",", ""), r[2], r[3]) for r in BODY)]
+    for k, cells in enumerate(rows):
+        _row(page, 110 + 13 * k, cells, (72.0, 110.0, 141.0, 170.0))
+    _prose(page, 110 + 13 * len(rows) + 20)
+    (table,) = _convert(doc, tmp_path, "tight")
+    assert _grid(table) == [list(r) for r in rows]
