@@ -122,15 +122,22 @@ def _is_section(row: _Row, cols: list[tuple[float, float]], tol: float) -> bool:
     return len(cells) == 1 and abs(_span(cells[0])[0] - cols[0][0]) <= tol
 
 
+def _is_number(text: str) -> bool:
+    return sum(ch.isdigit() for ch in text) >= 0.5 * len(text.replace(" ", ""))
+
+
+def _numeric_share(table: TableData) -> float:
+    body = [c.text for c in table.cells if c.text and not c.is_header]
+    return sum(1 for t in body if _is_number(t)) / len(body) if body else 0.0
+
+
 def _labels_numbers(row: list[str], below: list[list[str]]) -> bool:
     """A row of words over columns of numbers is their header ("Lowest" over "11,500")."""
     cols = [k for k in range(1, len(row)) if row[k]]
     if len(cols) < 2 or any(ch.isdigit() for k in cols for ch in row[k]):
         return False
     numbers = [r[k] for r in below for k in cols if r[k]]
-    return len(numbers) >= 2 * len(cols) and sum(
-        1 for t in numbers if sum(ch.isdigit() for ch in t) >= 0.5 * len(t.replace(" ", ""))
-    ) >= 0.8 * len(numbers)
+    return len(numbers) >= 2 * len(cols) and sum(1 for t in numbers if _is_number(t)) >= 0.8 * len(numbers)
 
 
 def _table(
@@ -260,7 +267,13 @@ def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]],
         # rows, which the column checks demand: the tight reading wins when it takes as much text
         # into tables and keeps more columns apart.
         tight, tight_left = _find_in_column(group, NARROW_GAP_EM)
-        if len(tight_left) <= len(left) and sum(t.n_cols for _, t in tight) > sum(t.n_cols for _, t in found):
+        if (
+            tight
+            and len(tight_left) <= len(left)
+            and sum(t.n_cols for _, t in tight) > sum(t.n_cols for _, t in found)
+            # justified prose and spaced-out formulas have gaps this narrow too; figures do not
+            and all(_numeric_share(t) >= 0.5 for _, t in tight)
+        ):
             found, left = tight, tight_left
         tables += found
         left_ids = {id(p) for p in left}

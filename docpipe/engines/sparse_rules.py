@@ -20,6 +20,8 @@ from docpipe.model.raw import Line, Rect
 
 HEADER_LINES = 3  # text lines above the first rule that can still be its header
 FULL_ROW = 0.6  # share of the columns a baseline must fill to be a row of its own
+MIN_FILL = 0.3  # share of a table's cells that must hold text
+SAME_EXTENT = 0.03  # rules of one table start and end within this share of its width
 _WIDE_SPACE = re.compile(r"\s{2,}")
 
 
@@ -201,10 +203,16 @@ def sparse_table(
 def looks_tabular(table: TableData) -> bool:
     """Short cells in two or more filled columns: prose between rules has long ones."""
     texts = [c.text for c in table.cells if c.text]
+    # labels of a drawing: single letters and symbols
+    if sum(1 for t in texts if len(t) == 1 and not t.isdigit()) > 0.3 * len(texts):
+        return False
     words = [len(t.split()) for t in texts]
     if not texts or sum(words) / len(texts) > 6 or sum(1 for w in words if w >= 10) > 0.2 * len(texts):
         return False
     filled = [sum(1 for c in table.cells if c.col == k and c.text) for k in range(table.n_cols)]
+    # columns drawn from text that does not line up (a form's sections) are mostly empty
+    if len(texts) < MIN_FILL * table.n_rows * table.n_cols:
+        return False
     return sum(1 for n in filled if n >= 2) >= 2
 
 
@@ -218,8 +226,8 @@ def rule_stacks(
         y, lo, hi = rule
         for stack in stacks:
             a, b = min(r[1] for r in stack), max(r[2] for r in stack)
-            ov = min(hi, b) - max(lo, a)
-            if ov >= 0.8 * min(hi - lo, b - a) and (hi - lo) >= 0.5 * (b - a) and (b - a) >= 0.5 * (hi - lo):
+            # a table's rules run its full width; rules of other lengths are a figure's
+            if abs(lo - a) <= SAME_EXTENT * (b - a) and abs(hi - b) <= SAME_EXTENT * (b - a):
                 stack.append(rule)
                 break
         else:

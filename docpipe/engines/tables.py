@@ -115,9 +115,10 @@ def _collapsed(data: TableData, regrid: TableData) -> bool:
 def extract_tables(
     page: pymupdf.Page, lines: list[Line], drawings: list[dict]
 ) -> list[tuple[Rect, TableData]]:
-    """Fully ruled grids through the fast lattice path; grids the rules draw only in part from their
-    rules and the text; other rule clusters through PyMuPDF's finder, restricted to their area.
-    `drawings` is `page.get_cdrawings()`."""
+    """Fully ruled grids through the fast lattice path (their bodies split by text lines where no
+    rule separates the rows); stacks of row rules without column rules from the rules and the text;
+    other rule clusters through PyMuPDF's finder, restricted to their area. `drawings` is
+    `page.get_cdrawings()`."""
     found, unresolved = find_lattice_tables(drawings, lines)
     segs = rules_from_drawings(drawings)
     tables: list[tuple[Rect, TableData]] = []
@@ -125,9 +126,7 @@ def extract_tables(
         regrid = _sparse(segs, bbox, lines)
         tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
     for clip in unresolved:
-        sparse = _sparse(segs, clip, lines) if clip[2] < 1e8 else None
-        candidates = [sparse] if sparse is not None else _finder_tables(page, clip if clip[2] < 1e8 else None)
-        for bbox, data in candidates:
+        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
     # Row rules with no column rules at all: never a lattice, so never in `unresolved`.
