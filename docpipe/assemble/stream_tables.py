@@ -270,6 +270,7 @@ def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]],
         if (
             tight
             and len(tight_left) <= len(left)
+            and (not found or len(tight) <= len(found))
             and sum(t.n_cols for _, t in tight) > sum(t.n_cols for _, t in found)
             # justified prose and spaced-out formulas have gaps this narrow too; figures do not
             and all(_numeric_share(t) >= 0.5 for _, t in tight)

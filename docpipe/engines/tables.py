@@ -106,10 +106,24 @@ def _sparse(segs: list, box: Rect, lines: list[Line]) -> tuple[Rect, TableData] 
     return (box[0], table_top(data, box, lines), box[2], box[3]), data
 
 
+def _runs_past(box: Rect, lines: list[Line]) -> bool:
+    """Whether text rows between the rules go on just beyond their ends (row labels left of rules
+    that only underline the figures)."""
+    x0, y0, x1, y1 = box
+    inside = [ln for ln in lines if y0 < (ln.bbox[1] + ln.bbox[3]) / 2 < y1]
+    near = [
+        ln
+        for ln in inside
+        if -1 < x0 - ln.bbox[2] < max(ln.size, 1.0) or -1 < ln.bbox[0] - x1 < max(ln.size, 1.0)
+    ]
+    return len(near) >= 2
+
+
 def _collapsed(data: TableData, regrid: TableData) -> bool:
-    """Whether the text splits a ruled table's bands into more rows than its rules draw (column rules
-    but no row rules in the body), keeping the columns."""
-    return regrid.n_rows >= data.n_rows + 2 and regrid.n_cols >= data.n_cols
+    """Whether a ruled table is a header and a body (and a footer) whose rows no rule separates, so
+    that the text splits it into more rows, keeping the columns. Tables with row rules keep the
+    lattice's reading: its spans are drawn, the text's would be guessed."""
+    return data.n_rows <= 3 and regrid.n_rows >= data.n_rows + 2 and regrid.n_cols >= data.n_cols
 
 
 def extract_tables(
@@ -134,6 +148,8 @@ def extract_tables(
         box = (min(r[1] for r in stack), stack[0][0], max(r[2] for r in stack), stack[-1][0])
         if any(overlap_ratio(box, t[0]) > 0.2 or overlap_ratio(t[0], box) > 0.2 for t in tables):
             continue
+        if _runs_past(box, lines):
+            continue  # rules under part of a table (its number columns): the text finder's case
         sparse = _sparse(segs, box, lines)
         if sparse is not None:
             tables.append(sparse)
