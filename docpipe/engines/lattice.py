@@ -69,8 +69,10 @@ def _join_collinear(segs: list[_Seg]) -> list[_Seg]:
             and last.horizontal == s.horizontal
             and abs(last.pos - s.pos) <= SNAP
             and s.lo <= last.hi + TOUCH
+            # rules a little apart in height can sort out of x order: never bridge a gap
+            and s.hi >= last.lo - TOUCH
         ):
-            last.hi = max(last.hi, s.hi)
+            last.lo, last.hi = min(last.lo, s.lo), max(last.hi, s.hi)
         else:
             out.append(_Seg(s.horizontal, s.pos, s.lo, s.hi))
     return out

@@ -1,7 +1,9 @@
 """Ruled tables from the text layer, as cell grids with row/column spans and header rows.
 
-Fully ruled grids take the fast lattice path (lattice.py). Other clusters of rules go to PyMuPDF's
-finder, restricted to their area: with `refine=True` it resolves merged cells into HTML-like
+Fully ruled grids take the fast lattice path (lattice.py). Grids the rules draw only in part (row
+rules without column rules, three-line tables, column rules without row rules in the body) are read
+from the rules plus the text's columns and baselines (sparse_rules.py). Other clusters of rules go
+to PyMuPDF's finder, restricted to their area: with `refine=True` it resolves merged cells into HTML-like
 placements (each row lists the cells that start in it). Pages without rules skip both.
 """
 
@@ -11,7 +13,8 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.lattice import find_lattice_tables
+from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings
+from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, overlap_ratio
 
@@ -82,14 +85,72 @@ def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, Ta
     return out
 
 
+def _rules_in(segs: list, box: Rect) -> tuple[list[float], list[float]]:
+    """Positions of the horizontal rules spanning most of `box`'s width and of the vertical rules
+    crossing it."""
+    x0, y0, x1, y1 = box
+    hs = [
+        s.pos
+        for s in segs
+        if s.horizontal and y0 - 2 <= s.pos <= y1 + 2 and min(s.hi, x1) - max(s.lo, x0) >= 0.5 * (x1 - x0)
+    ]
+    vs = [s.pos for s in segs if not s.horizontal and x0 - 2 <= s.pos <= x1 + 2 and s.hi > y0 and s.lo < y1]
+    return hs, vs
+
+
+def _sparse(segs: list, box: Rect, lines: list[Line]) -> tuple[Rect, TableData] | None:
+    hs, vs = _rules_in(segs, box)
+    data = sparse_table(box, hs, vs, lines)
+    if data is None or not looks_tabular(data):
+        return None
+    return (box[0], table_top(data, box, lines), box[2], box[3]), data
+
+
+def _runs_past(box: Rect, lines: list[Line]) -> bool:
+    """Whether text rows between the rules go on just beyond their ends (row labels left of rules
+    that only underline the figures)."""
+    x0, y0, x1, y1 = box
+    inside = [ln for ln in lines if y0 < (ln.bbox[1] + ln.bbox[3]) / 2 < y1]
+    near = [
+        ln
+        for ln in inside
+        if -1 < x0 - ln.bbox[2] < max(ln.size, 1.0) or -1 < ln.bbox[0] - x1 < max(ln.size, 1.0)
+    ]
+    return len(near) >= 2
+
+
+def _collapsed(data: TableData, regrid: TableData) -> bool:
+    """Whether a ruled table is a header and a body (and a footer) whose rows no rule separates, so
+    that the text splits it into more rows, keeping the columns. Tables with row rules keep the
+    lattice's reading: its spans are drawn, the text's would be guessed."""
+    return data.n_rows <= 3 and regrid.n_rows >= data.n_rows + 2 and regrid.n_cols >= data.n_cols
+
+
 def extract_tables(
     page: pymupdf.Page, lines: list[Line], drawings: list[dict]
 ) -> list[tuple[Rect, TableData]]:
-    """Fully ruled grids through the fast lattice path; other rule clusters through PyMuPDF's finder,
-    restricted to their area. `drawings` is `page.get_cdrawings()`."""
-    tables, unresolved = find_lattice_tables(drawings, lines)
+    """Fully ruled grids through the fast lattice path (their bodies split by text lines where no
+    rule separates the rows); stacks of row rules without column rules from the rules and the text;
+    other rule clusters through PyMuPDF's finder, restricted to their area. `drawings` is
+    `page.get_cdrawings()`."""
+    found, unresolved = find_lattice_tables(drawings, lines)
+    segs = rules_from_drawings(drawings)
+    tables: list[tuple[Rect, TableData]] = []
+    for bbox, data in found:
+        regrid = _sparse(segs, bbox, lines)
+        tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
     for clip in unresolved:
         for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
+    # Row rules with no column rules at all: never a lattice, so never in `unresolved`.
+    for stack in rule_stacks([(s.pos, s.lo, s.hi) for s in segs if s.horizontal and s.hi - s.lo > 40]):
+        box = (min(r[1] for r in stack), stack[0][0], max(r[2] for r in stack), stack[-1][0])
+        if any(overlap_ratio(box, t[0]) > 0.2 or overlap_ratio(t[0], box) > 0.2 for t in tables):
+            continue
+        if _runs_past(box, lines):
+            continue  # rules under part of a table (its number columns): the text finder's case
+        sparse = _sparse(segs, box, lines)
+        if sparse is not None:
+            tables.append(sparse)
     return tables
