@@ -35,7 +35,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", required=True, type=Path, help="output folder (created if missing)")
     add_config_arguments(p)
     p.add_argument("--no-images", action="store_true", help="do not save figure images")
-    p.add_argument("--workers", type=int, default=0, help="worker processes (default: number of cores)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="worker processes (default: number of cores; 1 with an in-process VLM backend, which loads "
+        "its model once per process)",
+    )
     p.add_argument(
         "--docs-per-worker",
         type=int,
@@ -157,6 +163,10 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         return 2
     workers = args.workers or default_workers()
+    if config.convert.engine == "vlm" and config.vlm.backend != "openai" and not args.workers:
+        # An in-process model (vLLM offline, transformers) loads once per worker process: one
+        # process, whose documents overlap on threads (--docs-per-worker), keeps it busy.
+        workers = 1
     try:
         summary = run_batch(
             args.inputs,
