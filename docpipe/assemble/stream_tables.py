@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect
+from docpipe.util.intervals import merge_overlapping
 
 MIN_ROWS = 3
 MIN_COLS = 3
@@ -80,14 +81,7 @@ def _text(cell: list[Line]) -> str:
 
 def _columns(body: list[list[list[Line]]]) -> list[tuple[float, float]]:
     """Column extents: x-intervals of all body cells, merged where they overlap."""
-    spans = sorted(_span(c) for row in body for c in row)
-    cols: list[list[float]] = []
-    for lo, hi in spans:
-        if cols and lo <= cols[-1][1]:
-            cols[-1][1] = max(cols[-1][1], hi)
-        else:
-            cols.append([lo, hi])
-    return [(lo, hi) for lo, hi in cols]
+    return merge_overlapping(_span(c) for row in body for c in row)
 
 
 def _column_of(

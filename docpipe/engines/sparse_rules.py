@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect
+from docpipe.util.intervals import merge_overlapping
 
 HEADER_LINES = 3  # text lines above the first rule that can still be its header
 FULL_ROW = 0.6  # share of the columns a baseline must fill to be a row of its own
@@ -85,15 +86,8 @@ def _baselines(runs: list[Run]) -> list[list[Run]]:
 
 def _columns(runs: list[Run], v_rules: list[float]) -> list[tuple[float, float]]:
     """x-extents of the body's text, merged where runs overlap, then cut at vertical rules."""
-    spans = sorted((r.x0, r.x1) for r in runs)
-    cols: list[list[float]] = []
-    for lo, hi in spans:
-        if cols and lo <= cols[-1][1]:
-            cols[-1][1] = max(cols[-1][1], hi)
-        else:
-            cols.append([lo, hi])
     out: list[tuple[float, float]] = []
-    for lo, hi in cols:
+    for lo, hi in merge_overlapping((r.x0, r.x1) for r in runs):
         cuts = [x for x in v_rules if lo < x < hi]
         edges = [lo, *cuts, hi]
         out += [(a, b) for a, b in zip(edges, edges[1:], strict=False)]
