@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -26,17 +25,11 @@ from pathlib import Path
 
 import lxml.html
 
+from docpipe.util.chromium import HEADLESS_FLAGS, find_chromium
+
 _PACKAGE_KATEX = Path(__file__).parent / "katex" / "node_modules" / "katex" / "dist"
-_CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *HEADLESS_FLAGS,
     "--disable-extensions",
     "--disable-dev-shm-usage",
     "--allow-file-access-from-files",
@@ -76,17 +69,6 @@ class RenderResult:
     symbols: list[Symbol] = field(default_factory=list)
     # KaTeX's MathML annotation-free text content, handy for messages.
     text: str = ""
-
-
-def find_chromium() -> str | None:
-    override = os.environ.get("DOCPIPE_CHROMIUM")
-    if override:
-        return override if Path(override).exists() else None
-    for name in _CHROMIUM_NAMES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
 
 
 def find_katex() -> Path | None:

@@ -18,6 +18,7 @@ from PIL import Image
 from docpipe.cli.main import main
 from docpipe.cli.view_cmd import parse_pages
 from docpipe.model import Document
+from docpipe.util.chromium import HEADLESS_FLAGS, find_chromium
 from docpipe.writers.review_html import COLORS
 
 W, H = 595, 842
@@ -186,19 +187,8 @@ def test_pages_option_and_errors(converted, tmp_path, capsys) -> None:
 
 # --- headless Chromium -------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    "--force-device-scale-factor=1",
-]
+CHROMIUM = find_chromium()
+FLAGS = [*HEADLESS_FLAGS, "--hide-scrollbars", "--force-device-scale-factor=1"]
 
 
 def _screenshot(html_path: Path, png: Path, profile: Path, size: tuple[int, int]) -> np.ndarray:
