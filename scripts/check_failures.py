@@ -103,7 +103,8 @@ def main() -> int:
             tally[(result.test.category, "pymupdf4llm", base)] += 1
         if result.status != "pass" or args.passes:
             t = result.test
-            print(f"{result.status.upper():4} [{t.category}/{t.type}] {t.doc} p{t.page} id={t.id} baseline={base}")
+            head = f"{result.status.upper():4} [{t.category}/{t.type}] {t.doc} p{t.page}"
+            print(f"{head} id={t.id} baseline={base}")
             print(f"     {_describe(t)}")
             if result.message:
                 print(f"     -> {result.message[:300]}")
