@@ -32,6 +32,24 @@ _INVISIBLE.update(
         " ",
     )
 )
+# The pieces of big delimiters at the Symbol font's private-use code points (parenlefttp ..
+# bracerightbt, integralex, arrowvertex) have Unicode code points of their own since 3.2.
+_INVISIBLE.update(
+    {
+        0xF8E6: "\u23d0",
+        0xF8E7: "\u23af",
+        0xF8E8: "\u00ae",
+        0xF8E9: "\u00a9",
+        0xF8EA: "\u2122",
+        **{0xF8EB + i: chr(0x239B + i) for i in range(3)},  # ( top, extension, bottom
+        **{0xF8EE + i: chr(0x23A1 + i) for i in range(3)},  # [
+        **{0xF8F1 + i: chr(0x23A7 + i) for i in range(4)},  # { top, middle, bottom, extension
+        0xF8F5: "\u23ae",
+        **{0xF8F6 + i: chr(0x239E + i) for i in range(3)},  # )
+        **{0xF8F9 + i: chr(0x23A4 + i) for i in range(3)},  # ]
+        **{0xF8FC + i: chr(0x23AB + i) for i in range(3)},  # }
+    }
+)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _HYPHENS = "-\u2010\u00ad"
