@@ -187,7 +187,8 @@ _SPACING_ACCENTS = {
     "\u02dd": "\u030b",  # double acute
     "\u02db": "\u0328",  # ogonek
 }
-_ACCENT_HINT = re.compile("[\u02c6\u02dc\u00b8\u00a8\u00b4\u02cb\u02c7\u02d8\u00af\u02c9\u02d9\u02da\u02dd\u02db]")
+# The non-ASCII ones: a line holding one pays for per-character boxes.
+_ACCENT_HINT = re.compile("[" + "".join(a for a in _SPACING_ACCENTS if not a.isascii()) + "]")
 
 
 def compose_accents(raw_line: dict) -> bool:
