@@ -92,9 +92,9 @@ def _engine_split(prev: Line, cur: Line, region: Region) -> bool:
     """Whether two lines the engine put in different blocks still read as one paragraph. PyMuPDF
     starts a block wherever the line gap is wide, so it cuts double-spaced text and multi-line
     titles into a block a line; geometry and style alone decide these:
-    - running text: the previous line is full (wide, and as far right as the column reaches),
-      does not end a sentence, and the next starts no further in, in the same size and weight,
-      within a double-spaced gap;
+    - double-spaced running text: the gap is wider than single spacing, the previous line is full
+      (wide, and as far right as the column reaches), does not end a sentence, and the next
+      starts no further in, in the same size and weight;
     - a centred title: bold lines of one size on one centre axis, a line's height apart."""
     size = max(prev.size, cur.size, 1.0)
     if abs(prev.size - cur.size) > 0.05 * size or prev.bold != cur.bold or prev.mono or cur.mono:
@@ -110,7 +110,8 @@ def _engine_split(prev: Line, cur: Line, region: Region) -> bool:
     # the paragraph's first line may be indented; after that, lines start at the same margin
     outdent = (4.0 if len(region.lines) == 1 else 0.5) * size
     if (
-        prev.bbox[2] - prev.bbox[0] >= FULL_LINE_EM * size
+        gap > 0.9 * size  # closer lines in two blocks: the engine saw a boundary (an address block)
+        and prev.bbox[2] - prev.bbox[0] >= FULL_LINE_EM * size
         and prev.bbox[2] >= right - 0.5 * size
         and cur.bbox[0] <= prev.bbox[0] + 0.5 * size
         and cur.bbox[0] >= region.bbox[0] - outdent
