@@ -88,7 +88,16 @@ FULL_LINE_EM = 15.0  # a line this many em wide is running text, not a label or 
 WIDE_GAP_EM = 1.6  # double-spaced text: the gap between the lines of one paragraph, in em
 
 
-def _engine_split(prev: Line, cur: Line, region: Region) -> bool:
+def _alone_on_row(line: Line, lines: list[Line]) -> bool:
+    """No other line shares this line's row (a title stands alone; a table's header does not)."""
+    y0, y1 = line.bbox[1], line.bbox[3]
+    return not any(
+        other is not line and min(y1, other.bbox[3]) - max(y0, other.bbox[1]) > 0.5 * (y1 - y0)
+        for other in lines
+    )
+
+
+def _engine_split(prev: Line, cur: Line, region: Region, lines: list[Line]) -> bool:
     """Whether two lines the engine put in different blocks still read as one paragraph. PyMuPDF
     starts a block wherever the line gap is wide, so it cuts double-spaced text and multi-line
     titles into a block a line; geometry and style alone decide these:
@@ -116,17 +125,20 @@ def _engine_split(prev: Line, cur: Line, region: Region) -> bool:
         and cur.bbox[0] <= prev.bbox[0] + 0.5 * size
         and cur.bbox[0] >= region.bbox[0] - outdent
         and not text.endswith(_SENTENCE_END)
+        and "  " not in text.strip() + cur.text.strip()  # tab-stop columns: a table's rows
         and not starts_list_item(cur.text)
     ):
         return True
     centred = abs((prev.bbox[0] + prev.bbox[2]) - (cur.bbox[0] + cur.bbox[2])) / 2 <= 0.5 * size
-    return prev.bold and centred and gap <= 0.9 * size and len(region.lines) < 3
+    if not (prev.bold and centred and gap <= 0.9 * size and len(region.lines) < 3):
+        return False
+    return _alone_on_row(prev, lines) and _alone_on_row(cur, lines)
 
 
-def _continues(prev: Line, cur: Line, region: Region) -> bool:
+def _continues(prev: Line, cur: Line, region: Region, lines: list[Line]) -> bool:
     size = max(prev.size, cur.size, 1.0)
     if prev.block_hint != cur.block_hint:
-        return _engine_split(prev, cur, region)
+        return _engine_split(prev, cur, region, lines)
     # OCR sizes are estimated from box heights, which vary with ascenders and descenders
     tolerance = 0.22 * size if cur.confidence is not None else max(0.9, 0.12 * size)
     if abs(prev.size - cur.size) > tolerance:
@@ -162,7 +174,7 @@ def group_lines(lines: list[Line]) -> list[Region]:
     for ln in lines:
         target = None
         for reg in reversed(open_regions):
-            if _continues(reg.lines[-1], ln, reg):
+            if _continues(reg.lines[-1], ln, reg, lines):
                 target = reg
                 break
         if target is None:
