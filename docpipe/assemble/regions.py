@@ -84,7 +84,7 @@ def starts_list_item(text: str) -> bool:
 
 
 _SENTENCE_END = tuple(".!?:;\u3002\uff01\uff1f\uff1a\uff1b")
-FULL_LINE_EM = 15.0  # a line this many em wide is running text, not a label or a heading
+FULL_LINE_EM = 25.0  # a line this many em wide is running text, not a label or a heading
 WIDE_GAP_EM = 1.6  # double-spaced text: the gap between the lines of one paragraph, in em
 
 
