@@ -55,6 +55,19 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _HYPHENS = "-\u2010\u00ad"
 
 
+def _unspaced_script(ch: str) -> bool:
+    """Han, kana and CJK punctuation: scripts written without spaces between words, so a line
+    break inside them is no word boundary. Hangul is left out: Korean spaces its words."""
+    o = ord(ch)
+    return (
+        0x3000 <= o <= 0x30FF  # CJK punctuation, hiragana, katakana
+        or 0x3400 <= o <= 0x9FFF  # CJK ideographs
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFF60  # full-width forms and punctuation
+        or 0x20000 <= o <= 0x3FFFF
+    )
+
+
 def normalize_chars(text: str) -> str:
     """Expand ligatures, drop zero-width characters, plain spaces for exotic ones, then NFC.
 
@@ -93,7 +106,8 @@ def _keep_hyphen(head: str, tail: str, vocab: set[str]) -> bool:
 
 
 def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:
-    """Join the lines of one paragraph with spaces, rejoining words hyphenated across line ends."""
+    """Join the lines of one paragraph with spaces, rejoining words hyphenated across line ends;
+    lines of Chinese or Japanese text join without a space."""
     vocab = vocab or set()
     out = ""
     for raw in lines:
@@ -107,6 +121,8 @@ def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:
             out = out[:-1] + line
         elif out[-1] in _HYPHENS and len(out) > 1 and out[-2].isalpha():
             out = out + line if _keep_hyphen(out[:-1], line, vocab) else out[:-1] + line
+        elif _unspaced_script(out[-1]) and _unspaced_script(line[0]):
+            out = out + line
         else:
             out = out + " " + line
     return finish_text(out)

@@ -149,6 +149,13 @@ def fallback_route(page: pymupdf.Page, force_ocr: bool = False) -> str:
     return "ocr" if force_ocr or not page.get_text("text").strip() else "textlayer"
 
 
+def text_layer_words(page: pymupdf.Page) -> int:
+    """Characters of the page's text layer that sit in plausible words: what a reading of the page
+    should hold at least about as much of (see `recognition`, OCR that reads nothing)."""
+    quality = text_quality(_page_text(page)[0])
+    return round(quality.chars * quality.word_share)
+
+
 def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
     """(text, visible chars, invisible chars) of the page's text layer. The text trace is the cheapest
     way to see every glyph with its render mode (3 = invisible) and opacity."""
