@@ -1,0 +1,119 @@
+"""Ruled tables that draw a rule only every few rows: one ruled row holds several table rows.
+
+Statistical tables often rule off groups ("Apr-2015 / May-2015 / Jun-2015" and their figures)
+instead of single rows, so a grid read from the rules alone puts three rows of figures into each
+cell. Such a row is told from a row of wrapped cells by its baselines: the text of two or more
+cells sits on the same several baselines, and at least one of those cells holds a number on every
+one of them (a wrapped label or header has words, not figures, on each line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docpipe.model import TableCell
+
+FULL_SHARE = 0.6  # share of a row's filled cells that must have text on every baseline
+
+
+@dataclass(slots=True)
+class Piece:
+    """A piece of cell text on one baseline."""
+
+    cy: float  # vertical center
+    cx: float
+    text: str
+    height: float
+
+
+def _is_figure(text: str) -> bool:
+    chars = text.replace(" ", "")
+    return bool(chars) and sum(ch.isdigit() for ch in chars) >= 0.5 * len(chars)
+
+
+def _baselines(pieces: list[Piece]) -> list[list[Piece]]:
+    groups: list[list[Piece]] = []
+    for p in sorted(pieces, key=lambda p: p.cy):
+        if groups and p.cy - groups[-1][-1].cy <= 0.5 * max(p.height, 1.0):
+            groups[-1].append(p)
+        else:
+            groups.append([p])
+    return groups
+
+
+def _row_split(cells: list[TableCell], parts: dict[tuple[int, int], list[Piece]]) -> list[float] | None:
+    """The baselines (y) one ruled row splits at, or None when it is one table row."""
+    filled = [c for c in cells if parts.get((c.row, c.col))]
+    if len(filled) < 2:
+        return None
+    lines = _baselines([p for c in filled for p in parts[(c.row, c.col)]])
+    if len(lines) < 2:
+        return None
+    line_of = {id(p): k for k, group in enumerate(lines) for p in group}
+    full = []
+    for cell in filled:
+        used = {line_of[id(p)] for p in parts[(cell.row, cell.col)]}
+        if len(used) == len(lines):
+            full.append(cell)
+    if len(full) < 2 or len(full) < FULL_SHARE * len(filled):
+        return None
+    # a number on every baseline of some cell: rows of figures, not wrapped words
+    for cell in full:
+        own = parts[(cell.row, cell.col)]
+        per_line = [" ".join(p.text for p in own if line_of[id(p)] == k) for k in range(len(lines))]
+        if all(_is_figure(t) for t in per_line):
+            return [sum(p.cy for p in group) / len(group) for group in lines]
+    return None
+
+
+def _join(pieces: list[Piece]) -> str:
+    ordered = sorted(pieces, key=lambda p: (round(p.cy / 3), p.cx))
+    return " ".join(" ".join(p.text.strip() for p in ordered).split())
+
+
+def split_stacked_rows(
+    cells: list[TableCell], parts: dict[tuple[int, int], list[Piece]], n_rows: int, header_rows: int
+) -> tuple[list[TableCell], int, int]:
+    """Body rows holding several table rows split into them; cells spanning several ruled rows
+    (a group label) span the split rows too. Returns the cells, the row count and the header rows."""
+    splits: dict[int, list[float]] = {}
+    for r in range(header_rows, n_rows):
+        own = [c for c in cells if c.row == r and c.row_span == 1]
+        ys = _row_split(own, parts)
+        if ys is not None:
+            splits[r] = ys
+    if not splits:
+        return cells, n_rows, header_rows
+    start = [0] * (n_rows + 1)  # first new row of each ruled row
+    for r in range(n_rows):
+        start[r + 1] = start[r] + len(splits.get(r, [0.0]))
+    out: list[TableCell] = []
+    for cell in cells:
+        ys = splits.get(cell.row) if cell.row_span == 1 else None
+        if ys is None:
+            span = start[cell.row + cell.row_span] - start[cell.row]
+            out.append(_moved(cell, start[cell.row], span))
+            continue
+        pieces = parts.get((cell.row, cell.col), [])
+        cuts = [(a + b) / 2 for a, b in zip(ys, ys[1:], strict=False)]
+        for k in range(len(ys)):
+            mine = [p for p in pieces if min(range(len(ys)), key=lambda i: abs(ys[i] - p.cy)) == k]
+            piece = _moved(cell, start[cell.row] + k, 1)
+            piece.text = _join(mine)
+            if cell.bbox is not None:
+                x0, y0, x1, y1 = cell.bbox
+                piece.bbox = (x0, cuts[k - 1] if k else y0, x1, cuts[k] if k < len(cuts) else y1)
+            out.append(piece)
+    return out, start[n_rows], start[header_rows]
+
+
+def _moved(cell: TableCell, row: int, row_span: int) -> TableCell:
+    return TableCell(
+        row=row,
+        col=cell.col,
+        row_span=row_span,
+        col_span=cell.col_span,
+        text=cell.text,
+        is_header=cell.is_header,
+        bbox=cell.bbox,
+    )
