@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docpipe.engines.stacked_rows import Piece, split_stacked_rows
+from docpipe.engines.stacked_rows import Piece, join_pieces, split_stacked_rows
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, Span
 from docpipe.util.disjoint_set import DisjointSet
@@ -114,7 +114,7 @@ def _slot_of(edges: list[float], v: float) -> int | None:
     return None
 
 
-def _split_span(span: Span, xs: list[float]) -> list[tuple[float, float, str]]:
+def split_span(span: Span, xs: list[float]) -> list[tuple[float, float, str]]:
     """(center x, center y, text) pieces of a span, cut where it crosses a column rule."""
     x0, y0, x1, y1 = span.bbox
     cy = (y0 + y1) / 2
@@ -191,7 +191,7 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
     texts: dict[tuple[int, int], list[Piece]] = {}
     bold: dict[tuple[int, int], list[bool]] = {}
     frame = (xs[0], ys[0], xs[-1], ys[-1])
-    for ln in lines:
+    for line_no, ln in enumerate(lines):
         lx = (ln.bbox[0] + ln.bbox[2]) / 2
         ly = (ln.bbox[1] + ln.bbox[3]) / 2
         if not (frame[0] <= lx <= frame[2] and frame[1] <= ly <= frame[3]):
@@ -200,18 +200,18 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
         # only the column rules on the line's own row cut it (a header over a group of columns)
         cuts = [x for x in xs[1:-1] if _covered(vs, x, cy_line)]
         for span in ln.spans:
-            for cx, cy, text in _split_span(span, cuts):
+            for cx, cy, text in split_span(span, cuts):
                 r, c = _slot_of(ys, cy), _slot_of(xs, cx)
-                if r is None or c is None or not text.strip():
+                if r is None or c is None or not text:
                     continue
                 key = slot_cell[(r, c)]
                 height = span.bbox[3] - span.bbox[1]
-                texts.setdefault(key, []).append(Piece(cy, cx, text, height))
-                bold.setdefault(key, []).append(span.bold)
+                texts.setdefault(key, []).append(Piece(cy_line, cx, text, height, line_no))
+                if text.strip():
+                    bold.setdefault(key, []).append(span.bold)
     cells: list[TableCell] = []
     for (r0, c0), (rs, cs) in sorted(extents.items()):
-        parts = sorted(texts.get((r0, c0), []), key=lambda p: (round(p.cy / 3), p.cx))
-        text = " ".join(" ".join(p.text.strip() for p in parts).split())
+        text = join_pieces(texts.get((r0, c0), []))
         cells.append(
             TableCell(
                 row=r0,

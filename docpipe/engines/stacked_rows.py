@@ -24,6 +24,7 @@ class Piece:
     cx: float
     text: str
     height: float
+    line: int  # the text line it was cut from: pieces of one line join as the line does
 
 
 def _is_figure(text: str) -> bool:
@@ -43,6 +44,7 @@ def _baselines(pieces: list[Piece]) -> list[list[Piece]]:
 
 def _row_split(cells: list[TableCell], parts: dict[tuple[int, int], list[Piece]]) -> list[float] | None:
     """The baselines (y) one ruled row splits at, or None when it is one table row."""
+    parts = {key: [p for p in found if p.text.strip()] for key, found in parts.items()}
     filled = [c for c in cells if parts.get((c.row, c.col))]
     if len(filled) < 2:
         return None
@@ -66,9 +68,32 @@ def _row_split(cells: list[TableCell], parts: dict[tuple[int, int], list[Piece]]
     return None
 
 
-def _join(pieces: list[Piece]) -> str:
-    ordered = sorted(pieces, key=lambda p: (round(p.cy / 3), p.cx))
-    return " ".join(" ".join(p.text.strip() for p in ordered).split())
+def join_pieces(pieces: list[Piece]) -> str:
+    """Cell text: pieces of one text line joined as the line joins its spans (the extractor already
+    put the spaces in), lines joined by a space, in reading order."""
+    lines: list[str] = []
+    for baseline in _baselines(pieces):
+        last = None
+        for p in sorted(baseline, key=lambda p: (p.cx, p.line)):
+            if lines and p.line == last:
+                lines[-1] += p.text
+            else:
+                lines.append(p.text)
+            last = p.line
+    out = ""
+    for text in (" ".join(t.split()) for t in lines):
+        if not text:
+            continue
+        # Chinese and Japanese wrap inside words and set no spaces: their lines join without one
+        glue = "" if out and _wide(out[-1]) and _wide(text[0]) else " "
+        out = f"{out}{glue}{text}" if out else text
+    return out
+
+
+def _wide(ch: str) -> bool:
+    """A CJK ideograph, kana or full-width form."""
+    o = ord(ch)
+    return 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0xFF00 <= o <= 0xFFEF or o >= 0x20000
 
 
 def split_stacked_rows(
@@ -84,6 +109,8 @@ def split_stacked_rows(
             splits[r] = ys
     if not splits:
         return cells, n_rows, header_rows
+    if header_rows == 0 and 0 not in splits and not any(_is_figure(c.text) for c in cells if c.row == 0):
+        header_rows = 1  # a ruled row of words over rows of figures that need no rules: the header
     start = [0] * (n_rows + 1)  # first new row of each ruled row
     for r in range(n_rows):
         start[r + 1] = start[r] + len(splits.get(r, [0.0]))
@@ -99,7 +126,7 @@ def split_stacked_rows(
         for k in range(len(ys)):
             mine = [p for p in pieces if min(range(len(ys)), key=lambda i: abs(ys[i] - p.cy)) == k]
             piece = _moved(cell, start[cell.row] + k, 1)
-            piece.text = _join(mine)
+            piece.text = join_pieces(mine)
             if cell.bbox is not None:
                 x0, y0, x1, y1 = cell.bbox
                 piece.bbox = (x0, cuts[k - 1] if k else y0, x1, cuts[k] if k < len(cuts) else y1)

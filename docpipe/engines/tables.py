@@ -13,8 +13,9 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings
+from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
+from docpipe.engines.stacked_rows import Piece, join_pieces
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, overlap_ratio
 
@@ -66,7 +67,29 @@ def grid_to_table(rows: list[list[str | None]], header_rows: int) -> TableData:
     return TableData(n_rows=len(rows), n_cols=n_cols, cells=cells, header_rows=header_rows)
 
 
-def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, TableData]]:
+def _text_from_lines(data: TableData, lines: list[Line]) -> TableData:
+    """Cell text from the page's own lines (copies of overprinted text dropped, spaces restored),
+    spans cut at the cell's sides, rather than the finder's raw characters."""
+    if not lines or any(c.bbox is None for c in data.cells):
+        return data
+    for cell in data.cells:
+        x0, y0, x1, y1 = cell.bbox
+        pieces: list[Piece] = []
+        for k, ln in enumerate(lines):
+            cy = (ln.bbox[1] + ln.bbox[3]) / 2
+            if not (y0 <= cy <= y1) or ln.bbox[2] < x0 or ln.bbox[0] > x1:
+                continue
+            for span in ln.spans:
+                for cx, _, text in split_span(span, [x0, x1]):
+                    if x0 <= cx <= x1:
+                        pieces.append(Piece(cy, cx, text, span.bbox[3] - span.bbox[1], k))
+        cell.text = _clean(join_pieces(pieces))
+    return data
+
+
+def _finder_tables(
+    page: pymupdf.Page, clip: Rect | None, lines: list[Line]
+) -> list[tuple[Rect, TableData]]:
     kwargs = {"clip": pymupdf.Rect(clip) & page.rect} if clip is not None else {}
     found = page.find_tables(use_layout=False, refine=True, **kwargs)
     out: list[tuple[Rect, TableData]] = []
@@ -76,6 +99,7 @@ def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, Ta
             data = placements_to_table(table.placements, header_rows)
         else:
             data = grid_to_table(table.extract(), header_rows)
+        data = _text_from_lines(data, lines)
         # A 1x1 "table" is a framed box (a note, a code listing), not tabular data.
         if data.n_rows < 2 and data.n_cols < 2:
             continue
@@ -140,7 +164,7 @@ def extract_tables(
         regrid = _sparse(segs, bbox, lines)
         tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
     for clip in unresolved:
-        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
+        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None, lines):
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
     # Row rules with no column rules at all: never a lattice, so never in `unresolved`.
