@@ -161,3 +161,37 @@ def test_ruled_row_of_wrapped_words_stays_one_row(tmp_path: Path) -> None:
     (table,) = _convert(doc, tmp_path, "wrapped")
     assert _grid(table)[0] == ["Site", "Northing (metres)", "Easting (metres)"]
     assert table.n_rows == 3
+
+
+def test_cell_of_touching_spans_reads_as_one_word(tmp_path: Path) -> None:
+    """"60000≤Q" and "<80000" set in two fonts that touch: one word in the cell, as on the page."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top = 100.0
+    ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
+    _ruled_grid(page, ys)
+    _fill_rows(page, top, [*ROWS[:-1], ("9", "", "559671")])
+    x = XS[1] + 5
+    page.insert_text((x, top + 22.0 * 3 + 15), "60000-Q", fontsize=10, fontname="helv")
+    x += pymupdf.get_text_length("60000-Q", fontname="helv", fontsize=10)
+    page.insert_text((x, top + 22.0 * 3 + 15), "<80000", fontsize=10, fontname="tiro")
+    (table,) = _convert(doc, tmp_path, "touching")
+    assert _grid(table)[-1] == ["9", "60000-Q<80000", "559671"]
+
+
+def test_overprinted_table_text_reads_once(tmp_path: Path) -> None:
+    """Every cell drawn twice (fake bold) and a second, partial copy of one: each text once."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top = 100.0
+    ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
+    _ruled_grid(page, ys)
+    _fill_rows(page, top)
+    _fill_rows(page, top)
+    page.insert_text((XS[1] + 5, top + 22.0 + 15), "5429 44", fontsize=10)  # a copy missing a glyph
+    page.insert_text((72, 300), "Sites 7B and 8B have no coordinates.", fontsize=10)
+    page.insert_text((72, 300), "Sites 7B and 8B have no coordinates.", fontsize=10)
+    (table,) = _convert(doc, tmp_path, "overprint")
+    assert _grid(table) == [list(r) for r in ROWS]
+    markdown = docpipe.to_markdown(docpipe.convert(tmp_path / "overprint.pdf"))
+    assert markdown.count("Sites 7B and 8B") == 1
