@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from docpipe.engines.stacked_rows import Piece, join_pieces, split_stacked_rows
+from docpipe.engines.stacked_rows import Piece, join_pieces, split_open_bands, split_stacked_rows
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, Span
 from docpipe.util.disjoint_set import DisjointSet
@@ -225,6 +225,8 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
     if sum(1 for c in cells if c.text) < 2:
         return None
     header_rows = _header_rows(cells, bold, n_rows)
+    cells, texts, n_rows, start = split_open_bands(cells, texts, xs, n_rows)
+    header_rows = start[header_rows]
     cells, n_rows, header_rows = split_stacked_rows(cells, texts, n_rows, header_rows)
     for cell in cells:
         cell.is_header = cell.row < header_rows

@@ -144,3 +144,66 @@ def _moved(cell: TableCell, row: int, row_span: int) -> TableCell:
         is_header=cell.is_header,
         bbox=cell.bbox,
     )
+
+
+def _divided_above(cell: TableCell, cells: list[TableCell]) -> bool:
+    """Whether rows above the cell draw column rules through its width (a ruled header)."""
+    return any(
+        c.row < cell.row
+        and cell.col <= c.col
+        and c.col + c.col_span <= cell.col + cell.col_span
+        and c.col_span < cell.col_span
+        for c in cells
+    )
+
+
+def _band_rows(pieces: list[Piece], xs: list[float], c0: int, cs: int) -> list[dict[int, list[Piece]]]:
+    """Baselines of an open band cut into rows and columns: a baseline starts a row when it fills
+    the band's first column or two columns or more; otherwise it is wrapped text of the row above."""
+    rows: list[dict[int, list[Piece]]] = []
+    for line in _baselines([p for p in pieces if p.text.strip()]):
+        cols: dict[int, list[Piece]] = {}
+        for p in line:
+            k = next((i for i in range(c0, c0 + cs) if xs[i] <= p.cx < xs[i + 1]), c0 + cs - 1)
+            cols.setdefault(k, []).append(p)
+        if not rows or len(cols) >= 2 or c0 in cols:
+            rows.append(cols)
+        else:
+            for k, found in cols.items():
+                rows[-1].setdefault(k, []).extend(found)
+    return rows
+
+
+def split_open_bands(
+    cells: list[TableCell], parts: dict[tuple[int, int], list[Piece]], xs: list[float], n_rows: int
+) -> tuple[list[TableCell], dict[tuple[int, int], list[Piece]], int, list[int]]:
+    """Body bands a ruled header divides into columns but no rule divides below it (one cell across
+    the table holding every record) cut into the header's columns and into rows by their text.
+    Returns the cells, their pieces, the row count and the first new row of each ruled row."""
+    bands: dict[int, list[dict[int, list[Piece]]]] = {}
+    for cell in cells:
+        if cell.row_span != 1 or cell.col_span < 2 or not _divided_above(cell, cells):
+            continue
+        rows = _band_rows(parts.get((cell.row, cell.col), []), xs, cell.col, cell.col_span)
+        if len(rows) >= 2 and len({k for row in rows for k in row}) >= 2:
+            bands[id(cell)] = rows
+    start = list(range(n_rows + 1))
+    if not bands:
+        return cells, parts, n_rows, start
+    extra = {c.row: len(bands[id(c)]) for c in cells if id(c) in bands}
+    for r in range(n_rows):
+        start[r + 1] = start[r] + max(1, extra.get(r, 1))
+    out: list[TableCell] = []
+    new_parts: dict[tuple[int, int], list[Piece]] = {}
+    for cell in cells:
+        row0 = start[cell.row]
+        if id(cell) not in bands:
+            out.append(_moved(cell, row0, start[cell.row + cell.row_span] - row0))
+            new_parts[(row0, cell.col)] = parts.get((cell.row, cell.col), [])
+            continue
+        for k, row in enumerate(bands[id(cell)]):
+            for c in range(cell.col, cell.col + cell.col_span):
+                mine = row.get(c, [])
+                out.append(TableCell(row=row0 + k, col=c, text=join_pieces(mine)))
+                new_parts[(row0 + k, c)] = mine
+    return out, new_parts, start[n_rows], start

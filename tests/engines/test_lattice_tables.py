@@ -195,3 +195,34 @@ def test_overprinted_table_text_reads_once(tmp_path: Path) -> None:
     assert _grid(table) == [list(r) for r in ROWS]
     markdown = docpipe.to_markdown(docpipe.convert(tmp_path / "overprint.pdf"))
     assert markdown.count("Sites 7B and 8B") == 1
+
+
+def test_body_without_column_rules_under_a_ruled_header_reads_as_rows(tmp_path: Path) -> None:
+    """Column rules through the header only; the body is one open box of records, some wrapping
+    their last column onto a second line."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    xs = (60.0, 140.0, 220.0, 420.0, 500.0)
+    top, head = 100.0, 120.0
+    records = [
+        ("DH0001", "05/03/2019", "STAFF TRANSPORTATION", "920.68"),
+        ("DH0002", "05/24/2019", "STAFF TRANSPORTATION", "907.96"),
+        ("DH0003", "05/03/2019", "SENATOR TRANSPORTATION", "737.94"),
+    ]
+    for x, text in zip(xs, ("DOCUMENT NO.", "DATE", "DESCRIPTION", "AMOUNT"), strict=False):
+        page.insert_text((x + 4, top + 14), text, fontsize=9)
+    y = head + 14
+    for rec in records:
+        for x, text in zip(xs, rec, strict=False):
+            page.insert_text((x + 4, y), text, fontsize=9)
+        page.insert_text((xs[2] + 4, y + 11), "AIRFARE TO WASHINGTON DC", fontsize=9)
+        y += 26
+    bottom = y
+    for yy in (top, head, bottom):
+        page.draw_line((xs[0], yy), (xs[-1], yy), width=0.6)
+    for x in xs:
+        page.draw_line((x, top), (x, head if x not in (xs[0], xs[-1]) else bottom), width=0.6)
+    (table,) = _convert(doc, tmp_path, "open_band")
+    grid = _grid(table)
+    assert grid[0] == ["DOCUMENT NO.", "DATE", "DESCRIPTION", "AMOUNT"]
+    assert grid[1:] == [[a, b, f"{c} AIRFARE TO WASHINGTON DC", d] for a, b, c, d in records]
