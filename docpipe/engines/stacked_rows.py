@@ -25,6 +25,8 @@ class Piece:
     text: str
     height: float
     line: int  # the text line it was cut from: pieces of one line join as the line does
+    x0: float = 0.0  # extent, where the reader needs it
+    x1: float = 0.0
 
 
 def _is_figure(text: str) -> bool:

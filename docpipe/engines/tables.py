@@ -16,6 +16,7 @@ import pymupdf
 from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.engines.stacked_rows import Piece, join_pieces
+from docpipe.engines.text_columns import split_text_columns
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, overlap_ratio
 
@@ -124,6 +125,7 @@ def _text_from_lines(data: TableData, lines: list[Line]) -> TableData:
     spans cut at the cell's sides, rather than the finder's raw characters."""
     if not lines or any(c.bbox is None for c in data.cells):
         return data
+    by_cell: dict[int, list[Piece]] = {}
     for cell in data.cells:
         x0, y0, x1, y1 = cell.bbox
         pieces: list[Piece] = []
@@ -132,11 +134,13 @@ def _text_from_lines(data: TableData, lines: list[Line]) -> TableData:
             if not (y0 <= cy <= y1) or ln.bbox[2] < x0 or ln.bbox[0] > x1:
                 continue
             for span in ln.spans:
+                a, b = max(span.bbox[0], x0), min(span.bbox[2], x1)
                 for cx, _, text in split_span(span, [x0, x1]):
                     if x0 <= cx <= x1:
-                        pieces.append(Piece(cy, cx, text, span.bbox[3] - span.bbox[1], k))
+                        pieces.append(Piece(cy, cx, text, span.bbox[3] - span.bbox[1], k, a, b))
         cell.text = _clean(join_pieces(pieces))
-    return data
+        by_cell[id(cell)] = pieces
+    return split_text_columns(data, by_cell)
 
 
 def _open_sides(segs: list, clip: Rect) -> list[tuple[tuple[float, float], tuple[float, float]]]:

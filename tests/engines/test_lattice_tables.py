@@ -164,7 +164,7 @@ def test_ruled_row_of_wrapped_words_stays_one_row(tmp_path: Path) -> None:
 
 
 def test_cell_of_touching_spans_reads_as_one_word(tmp_path: Path) -> None:
-    """"60000≤Q" and "<80000" set in two fonts that touch: one word in the cell, as on the page."""
+    """ "60000≤Q" and "<80000" set in two fonts that touch: one word in the cell, as on the page."""
     doc = pymupdf.open()
     page = doc.new_page()
     top = 100.0
@@ -226,3 +226,28 @@ def test_body_without_column_rules_under_a_ruled_header_reads_as_rows(tmp_path: 
     grid = _grid(table)
     assert grid[0] == ["DOCUMENT NO.", "DATE", "DESCRIPTION", "AMOUNT"]
     assert grid[1:] == [[a, b, f"{c} AIRFARE TO WASHINGTON DC", d] for a, b, c, d in records]
+
+
+def test_text_columns_inside_a_ruled_column_are_columns(tmp_path: Path) -> None:
+    """A frame whose one inner rule runs past it (PyMuPDF's finder reads it) around four columns
+    of text, two of them to a ruled column; the text drawn twice. Four columns, each text once."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top, xs = 100.0, (70.0, 130.0, 250.0, 310.0)
+    rows = [
+        ("Kruger", "K2-1901", "56.4", "7.6"),
+        ("Stine", "19RA02", "55.3", "7.6"),
+        ("Hefty", "H17Y12", "53.7", "7.7"),
+    ]
+    rows += [("Asgrow", "AG1832", "52.9", "7.7")]
+    for _ in range(2):
+        for k, row in enumerate(rows):
+            for x, text in zip(xs, row, strict=True):
+                page.insert_text((x, top + 16 + 18 * k), text, fontsize=10)
+    bottom = top + 18 * len(rows) + 6
+    page.draw_rect(pymupdf.Rect(64, top, 360, bottom), width=0.6)
+    page.draw_line((240, top - 12), (240, bottom), width=0.6)
+    for k in range(1, len(rows)):
+        page.draw_line((64, top + 3 + 18 * k), (360, top + 3 + 18 * k), width=0.6)
+    (table,) = _convert(doc, tmp_path, "text_columns")
+    assert _grid(table) == [list(r) for r in rows]
