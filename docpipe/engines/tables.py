@@ -13,6 +13,7 @@ import unicodedata
 
 import pymupdf
 
+from docpipe.engines.empty_lines import drop_empty_lines
 from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.engines.stacked_rows import Piece, join_pieces
@@ -253,4 +254,4 @@ def extract_tables(
         sparse = _sparse(segs, box, lines)
         if sparse is not None:
             tables.append(sparse)
-    return tables
+    return [(bbox, drop_empty_lines(data)) for bbox, data in tables]

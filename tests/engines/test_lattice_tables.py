@@ -251,3 +251,16 @@ def test_text_columns_inside_a_ruled_column_are_columns(tmp_path: Path) -> None:
         page.draw_line((64, top + 3 + 18 * k), (360, top + 3 + 18 * k), width=0.6)
     (table,) = _convert(doc, tmp_path, "text_columns")
     assert _grid(table) == [list(r) for r in rows]
+
+
+def test_empty_spacer_row_and_column_are_dropped(tmp_path: Path) -> None:
+    """A ruled spacer band under the header and an empty ruled column at the right edge."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top = 100.0
+    ys = [top, top + 22.0, top + 28.0] + [top + 28.0 + 22.0 * k for k in range(1, len(ROWS))]
+    _ruled_grid(page, ys, (*XS, 380.0))
+    _fill_rows(page, top, ROWS[:1])
+    _fill_rows(page, top + 28.0 - 22.0, [("", "", ""), *ROWS[1:]])
+    (table,) = _convert(doc, tmp_path, "spacer")
+    assert _grid(table) == [list(r) for r in ROWS]
