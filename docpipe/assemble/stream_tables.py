@@ -38,7 +38,6 @@ class _Row:
     bottom: float
     size: float
     gap_em: float = 1.2  # runs closer than this (in font sizes) are one cell
-    cuts: tuple[float, ...] = ()  # column starts of the table it joins: a run starting there is a cell
 
     @property
     def cy(self) -> float:
@@ -65,8 +64,7 @@ def _cells(row: _Row) -> list[list[Line]]:
     """Runs of the row separated by wide gaps."""
     cells: list[list[Line]] = []
     for ln in row.lines:
-        at_start = any(abs(ln.bbox[0] - x) <= 0.5 * row.size for x in row.cuts)
-        if cells and ln.bbox[0] - cells[-1][-1].bbox[2] < row.gap_em * row.size and not at_start:
+        if cells and ln.bbox[0] - cells[-1][-1].bbox[2] < row.gap_em * row.size:
             cells[-1].append(ln)
         else:
             cells.append([ln])
@@ -184,20 +182,6 @@ def _continues(cell_rows: list[list[list[Line]]], row: _Row) -> bool:
     return len(cells) >= MIN_COLS - 1 and len(_columns([*cell_rows, cells])) == len(_columns(cell_rows))
 
 
-def _continues_recut(cell_rows: list[list[list[Line]]], row: _Row) -> bool:
-    """Whether the row continues the table once its runs that start where the table's columns
-    start are cells of their own: a long entry ("GRANILLO FERNANDEZ") leaves less than a wide gap
-    before the next column, which the rows above have shown where it starts."""
-    starts = tuple(a for a, _ in _columns(cell_rows)[1:])
-    if not starts or not any(abs(ln.bbox[0] - x) <= 0.5 * row.size for ln in row.lines[1:] for x in starts):
-        return False
-    row.cuts = starts
-    if _continues(cell_rows, row):
-        return True
-    row.cuts = ()
-    return False
-
-
 def _fits(row: _Row, cols: list[tuple[float, float]], tol: float, by_center: bool = False) -> bool:
     return all(_column_of(c, cols, tol, by_center) is not None for c in _cells(row))
 
@@ -311,7 +295,7 @@ def _find_in_column(lines: list[Line], gap_em: float) -> tuple[list[tuple[Rect, 
         while j < len(rows) and rows[j].top - rows[j - 1].bottom <= ROW_GAP_EM * rows[j].size:
             # a row joins only if it keeps the columns found so far apart (prose below a table
             # would bridge them)
-            if _continues(cell_rows, rows[j]) or _continues_recut(cell_rows, rows[j]):
+            if _continues(cell_rows, rows[j]):
                 cell_rows.append(_cells(rows[j]))
                 j += 1
             elif (

@@ -45,16 +45,3 @@ def test_prose_in_columns_and_two_column_rows_are_not_tables():
     assert find_stream_tables(prose) == ([], prose)
     pairs = grid([["key", "value"]] * 5)  # fewer than three columns
     assert find_stream_tables(pairs) == ([], pairs)
-
-
-def test_a_long_entry_close_to_the_next_column_keeps_the_columns():
-    """One surname runs to within half a font size of the name column, which every other row
-    starts at the same x: still two cells, and the table does not break there."""
-    rows = [["MENA", "JUAN", "27.083", "10.000"], ["MOLLE", "MATIAS", "25.348", "10.000"]]
-    rows += [["PERAZZO", "PABLO", "25.348", "10.000"], ["VALSANGIACOMO BL", "FERNANDO", "26.800", "20.000"]]
-    rows += [["VICENTE", "PABLO", "21.897", "10.000"], ["AMBURI", "HUGO", "14.096", "10.000"]]
-    xs = (72.0, 160.0, 240.0, 300.0)
-    lines = [line(t, xs[c], 100.0 + 14.0 * r) for r, cells in enumerate(rows) for c, t in enumerate(cells)]
-    ((_, table),) = find_stream_tables(lines)[0]
-    assert (table.n_rows, table.n_cols) == (6, 4)
-    assert [c.text for c in table.cells if c.row == 3] == rows[3]
