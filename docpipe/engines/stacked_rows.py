@@ -111,22 +111,47 @@ def split_stacked_rows(
             splits[r] = ys
     if not splits:
         return cells, n_rows, header_rows
-    if header_rows == 0 and 0 not in splits and not any(_is_figure(c.text) for c in cells if c.row == 0):
-        header_rows = 1  # a ruled row of words over rows of figures that need no rules: the header
+    if header_rows == 0:
+        # ruled rows of words over rows of figures that need no rules of their own: the header
+        while (
+            header_rows < n_rows
+            and header_rows not in splits
+            and not any(_is_figure(c.text) for c in cells if c.row == header_rows)
+        ):
+            header_rows += 1
+        if header_rows == n_rows:
+            header_rows = 0
     start = [0] * (n_rows + 1)  # first new row of each ruled row
     for r in range(n_rows):
         start[r + 1] = start[r] + len(splits.get(r, [0.0]))
+
+    def sub_row(p: Piece, ys: list[float]) -> int:
+        return min(range(len(ys)), key=lambda i: abs(ys[i] - p.cy))
+
+    # Key columns left of the first cell filled on every sub-row, with text on the first one only,
+    # hold what the sub-rows share ("6 layers" for its OTSL and HTML rows): they span them.
+    first_full: dict[int, int] = {}
+    for cell in cells:
+        ys = splits.get(cell.row) if cell.row_span == 1 else None
+        pieces = [p for p in parts.get((cell.row, cell.col), []) if p.text.strip()]
+        if ys is not None and len({sub_row(p, ys) for p in pieces}) == len(ys):
+            first_full[cell.row] = min(first_full.get(cell.row, cell.col), cell.col)
     out: list[TableCell] = []
     for cell in cells:
         ys = splits.get(cell.row) if cell.row_span == 1 else None
-        if ys is None:
+        pieces = parts.get((cell.row, cell.col), [])
+        shared = (
+            ys is not None
+            and cell.col < first_full.get(cell.row, 0)
+            and {sub_row(p, ys) for p in pieces if p.text.strip()} == {0}
+        )
+        if ys is None or shared:
             span = start[cell.row + cell.row_span] - start[cell.row]
             out.append(_moved(cell, start[cell.row], span))
             continue
-        pieces = parts.get((cell.row, cell.col), [])
         cuts = [(a + b) / 2 for a, b in zip(ys, ys[1:], strict=False)]
         for k in range(len(ys)):
-            mine = [p for p in pieces if min(range(len(ys)), key=lambda i: abs(ys[i] - p.cy)) == k]
+            mine = [p for p in pieces if sub_row(p, ys) == k]
             piece = _moved(cell, start[cell.row] + k, 1)
             piece.text = join_pieces(mine)
             if cell.bbox is not None:

@@ -264,3 +264,28 @@ def test_empty_spacer_row_and_column_are_dropped(tmp_path: Path) -> None:
     _fill_rows(page, top + 28.0 - 22.0, [("", "", ""), *ROWS[1:]])
     (table,) = _convert(doc, tmp_path, "spacer")
     assert _grid(table) == [list(r) for r in ROWS]
+
+
+def test_group_key_on_the_first_line_spans_the_split_rows(tmp_path: Path) -> None:
+    """ "6 | OTSL 0.965 / HTML 0.969": the layer count on the group's first line belongs to both
+    rows it rules off together, so it spans them."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    top, line = 100.0, 12.0
+    ys = [top, top + 20.0]
+    for x, text in zip(XS[:3], ("Layers", "Language", "TEDs"), strict=True):
+        page.insert_text((x + 5, top + 14), text, fontsize=10)
+    y = ys[-1]
+    for layers, scores in (("6", ("0.965", "0.969")), ("4", ("0.938", "0.952"))):
+        page.insert_text((XS[0] + 5, y + 12), layers, fontsize=10)
+        for k, (lang, score) in enumerate(zip(("OTSL", "HTML"), scores, strict=True)):
+            page.insert_text((XS[1] + 5, y + 12 + line * k), lang, fontsize=10)
+            page.insert_text((XS[2] + 5, y + 12 + line * k), score, fontsize=10)
+        y += 2 * line + 6
+        ys.append(y)
+    _ruled_grid(page, ys)
+    (table,) = _convert(doc, tmp_path, "group_key")
+    assert table.n_rows == 5 and table.header_rows == 1
+    keys = [(c.row, c.row_span, c.text) for c in table.cells if c.col == 0]
+    assert keys == [(0, 1, "Layers"), (1, 2, "6"), (3, 2, "4")]
+    assert _grid(table)[2] == ["", "HTML", "0.969"]
