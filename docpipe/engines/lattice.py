@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from docpipe.engines.stacked_rows import Piece, join_pieces, split_open_bands, split_stacked_rows
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, Span
 from docpipe.util.disjoint_set import DisjointSet
@@ -18,6 +19,7 @@ from docpipe.util.disjoint_set import DisjointSet
 RULE_MAX = 2.0  # points: thicker filled rectangles are shading, not rules
 SNAP = 1.5  # points: rule positions closer than this are the same grid line
 TOUCH = 2.0  # points: rules closer than this are connected
+DOUBLE = 4.0  # points: parallel rules closer than this are one double rule
 MAX_RULES = 600  # beyond this, the page is art or a chart; leave it to the general finder
 
 
@@ -42,7 +44,9 @@ def rules_from_drawings(drawings: list[dict]) -> list[_Seg]:
                 elif abs(x0 - x1) < 0.5 and abs(y1 - y0) > TOUCH:
                     segs.append(_Seg(False, (x0 + x1) / 2, min(y0, y1), max(y0, y1)))
             elif kind == "re":
-                x0, y0, x1, y1 = item[1]
+                # rectangles drawn right to left or bottom up come with their corners swapped
+                ax, ay, bx, by = item[1]
+                x0, x1, y0, y1 = min(ax, bx), max(ax, bx), min(ay, by), max(ay, by)
                 w, h = x1 - x0, y1 - y0
                 if h <= RULE_MAX and w > TOUCH:
                     segs.append(_Seg(True, (y0 + y1) / 2, x0, x1))
@@ -110,7 +114,7 @@ def _slot_of(edges: list[float], v: float) -> int | None:
     return None
 
 
-def _split_span(span: Span, xs: list[float]) -> list[tuple[float, float, str]]:
+def split_span(span: Span, xs: list[float]) -> list[tuple[float, float, str]]:
     """(center x, center y, text) pieces of a span, cut where it crosses a column rule."""
     x0, y0, x1, y1 = span.bbox
     cy = (y0 + y1) / 2
@@ -126,10 +130,23 @@ def _split_span(span: Span, xs: list[float]) -> list[tuple[float, float, str]]:
     return pieces
 
 
+def _merge_doubles(segs: list[_Seg]) -> tuple[list[_Seg], list[float]]:
+    """Grid positions of rules on one axis, a double rule (a frame drawn twice, a double line under
+    the header) taken as one: its slot would be an empty row or column. Rules move onto the kept
+    position."""
+    kept: list[float] = []
+    for v in _snap([s.pos for s in segs]):
+        if not kept or v - kept[-1] > DOUBLE:
+            kept.append(v)
+    moved = [
+        _Seg(s.horizontal, min(kept, key=lambda k: abs(k - s.pos)), s.lo, s.hi) for s in segs
+    ]
+    return moved, kept
+
+
 def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData] | None:
-    hs = [s for s in comp if s.horizontal]
-    vs = [s for s in comp if not s.horizontal]
-    ys, xs = _snap([s.pos for s in hs]), _snap([s.pos for s in vs])
+    hs, ys = _merge_doubles([s for s in comp if s.horizontal])
+    vs, xs = _merge_doubles([s for s in comp if not s.horizontal])
     if len(ys) < 3 or len(xs) < 3:
         return None  # fewer than 2x2 slots: a box or an underline, not a table
     # Open-sided tables (no outer vertical rules; the horizontal ones run to the table's edges) get
@@ -171,26 +188,30 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
         for s in slots:
             slot_cell[s] = (r0, c0)
     # text: spans inside the frame, cut at column rules, assigned by their centers
-    texts: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    texts: dict[tuple[int, int], list[Piece]] = {}
     bold: dict[tuple[int, int], list[bool]] = {}
     frame = (xs[0], ys[0], xs[-1], ys[-1])
-    for ln in lines:
+    for line_no, ln in enumerate(lines):
         lx = (ln.bbox[0] + ln.bbox[2]) / 2
         ly = (ln.bbox[1] + ln.bbox[3]) / 2
         if not (frame[0] <= lx <= frame[2] and frame[1] <= ly <= frame[3]):
             continue
+        cy_line = (ln.bbox[1] + ln.bbox[3]) / 2
+        # only the column rules on the line's own row cut it (a header over a group of columns)
+        cuts = [x for x in xs[1:-1] if _covered(vs, x, cy_line)]
         for span in ln.spans:
-            for cx, cy, text in _split_span(span, xs):
+            for cx, cy, text in split_span(span, cuts):
                 r, c = _slot_of(ys, cy), _slot_of(xs, cx)
-                if r is None or c is None or not text.strip():
+                if r is None or c is None or not text:
                     continue
                 key = slot_cell[(r, c)]
-                texts.setdefault(key, []).append((round(cy / 3), cx, text))
-                bold.setdefault(key, []).append(span.bold)
+                height = span.bbox[3] - span.bbox[1]
+                texts.setdefault(key, []).append(Piece(cy_line, cx, text, height, line_no))
+                if text.strip():
+                    bold.setdefault(key, []).append(span.bold)
     cells: list[TableCell] = []
     for (r0, c0), (rs, cs) in sorted(extents.items()):
-        parts = sorted(texts.get((r0, c0), []))
-        text = " ".join(" ".join(p[2].strip() for p in parts).split())
+        text = join_pieces(texts.get((r0, c0), []))
         cells.append(
             TableCell(
                 row=r0,
@@ -204,6 +225,9 @@ def _lattice_table(comp: list[_Seg], lines: list[Line]) -> tuple[Rect, TableData
     if sum(1 for c in cells if c.text) < 2:
         return None
     header_rows = _header_rows(cells, bold, n_rows)
+    cells, texts, n_rows, start = split_open_bands(cells, texts, xs, n_rows)
+    header_rows = start[header_rows]
+    cells, n_rows, header_rows = split_stacked_rows(cells, texts, n_rows, header_rows)
     for cell in cells:
         cell.is_header = cell.row < header_rows
     return frame, TableData(n_rows=n_rows, n_cols=n_cols, cells=cells, header_rows=header_rows)

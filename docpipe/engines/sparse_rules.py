@@ -36,6 +36,7 @@ class Run:
     size: float
     text: str
     bold: bool
+    spaced: bool = True  # whitespace before it in the line (spans that touch without one are one word)
 
 
 def line_runs(ln: Line) -> list[Run]:
@@ -43,8 +44,10 @@ def line_runs(ln: Line) -> list[Run]:
     cells into one text line), x positions estimated in proportion to characters."""
     out: list[Run] = []
     cy = (ln.bbox[1] + ln.bbox[3]) / 2
+    prev_text = " "
     for span in ln.spans:
-        text = span.text
+        text, before = span.text, prev_text
+        prev_text = text or prev_text
         if not text.strip():
             continue
         x0, _, x1, _ = span.bbox
@@ -58,14 +61,16 @@ def line_runs(ln: Line) -> list[Run]:
                 continue
             lead = len(piece) - len(piece.lstrip())
             a = x0 + (start + lead) * per_char
-            out.append(Run(a, a + len(stripped) * per_char, cy, span.size, stripped, span.bold))
+            spaced = start + lead > 0 or before[-1:].isspace()
+            out.append(Run(a, a + len(stripped) * per_char, cy, span.size, stripped, span.bold, spaced))
     # spans of one line that touch are one run (a bold word inside a cell)
     merged: list[Run] = []
     for run in sorted(out, key=lambda r: r.x0):
         last = merged[-1] if merged else None
         if last and run.x0 - last.x1 < 0.6 * max(run.size, 1.0):
             last.x1 = max(last.x1, run.x1)
-            last.text = f"{last.text} {run.text}"
+            glued = not run.spaced and run.x0 - last.x1 < 0.15 * max(run.size, 1.0)
+            last.text = f"{last.text}{'' if glued else ' '}{run.text}"
             last.bold = last.bold and run.bold
         else:
             merged.append(run)

@@ -13,8 +13,11 @@ import unicodedata
 
 import pymupdf
 
-from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings
+from docpipe.engines.empty_lines import drop_empty_lines
+from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
+from docpipe.engines.stacked_rows import Piece, join_pieces
+from docpipe.engines.text_columns import split_text_columns
 from docpipe.model import TableCell, TableData
 from docpipe.model.raw import Line, Rect, overlap_ratio
 
@@ -24,8 +27,60 @@ def _clean(text: str | None) -> str:
     return " ".join(text.replace("\u00ad", "").split())
 
 
+def _edges(values: list[float], tol: float = 3.0) -> list[float]:
+    out: list[float] = []
+    for v in sorted(values):
+        if not out or v - out[-1] > tol:
+            out.append(v)
+    return out
+
+
+def _nearest(edges: list[float], v: float) -> int:
+    return min(range(len(edges)), key=lambda k: abs(edges[k] - v))
+
+
+def _placed_by_bbox(placements: list[list], header_rows: int) -> TableData | None:
+    """Cells laid on the grid their boxes draw. The finder leaves out cells that no rule closes (the
+    empty corner over a label column), and laying the rest left to right would shift their row."""
+    boxes = [cell.bbox for row in placements for cell in row]
+    if not boxes or any(b is None for b in boxes):
+        return None
+    xs = _edges([v for b in boxes for v in (b[0], b[2])])
+    ys = _edges([v for b in boxes for v in (b[1], b[3])])
+    cells: list[TableCell] = []
+    taken: set[tuple[int, int]] = set()
+    for row in placements:
+        for cell in row:
+            x0, y0, x1, y1 = (float(v) for v in cell.bbox)
+            r, c = _nearest(ys, y0), _nearest(xs, x0)
+            rs, cs = max(1, _nearest(ys, y1) - r), max(1, _nearest(xs, x1) - c)
+            slots = {(r + i, c + j) for i in range(rs) for j in range(cs)}
+            if slots & taken:
+                return None  # overlapping boxes: keep the finder's own order
+            taken |= slots
+            cells.append(
+                TableCell(
+                    row=r,
+                    col=c,
+                    row_span=rs,
+                    col_span=cs,
+                    text=_clean(cell.text),
+                    is_header=getattr(cell, "tag", "td") == "th" or r < header_rows,
+                    bbox=(x0, y0, x1, y1),
+                )
+            )
+    n_rows, n_cols = len(ys) - 1, len(xs) - 1
+    if n_rows < 1 or n_cols < 1:
+        return None
+    return TableData(n_rows=n_rows, n_cols=n_cols, cells=cells, header_rows=header_rows)
+
+
 def placements_to_table(placements: list[list], header_rows: int) -> TableData:
-    """Lay HTML-style rows of (colspan, rowspan) cells onto a grid, as a browser would."""
+    """Lay HTML-style rows of (colspan, rowspan) cells onto a grid by their boxes, or, without
+    boxes, as a browser would."""
+    placed = _placed_by_bbox(placements, header_rows)
+    if placed is not None:
+        return placed
     occupied: set[tuple[int, int]] = set()
     cells: list[TableCell] = []
     n_cols = 0
@@ -66,8 +121,53 @@ def grid_to_table(rows: list[list[str | None]], header_rows: int) -> TableData:
     return TableData(n_rows=len(rows), n_cols=n_cols, cells=cells, header_rows=header_rows)
 
 
-def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, TableData]]:
-    kwargs = {"clip": pymupdf.Rect(clip) & page.rect} if clip is not None else {}
+def _text_from_lines(data: TableData, lines: list[Line]) -> TableData:
+    """Cell text from the page's own lines (copies of overprinted text dropped, spaces restored),
+    spans cut at the cell's sides, rather than the finder's raw characters."""
+    if not lines or any(c.bbox is None for c in data.cells):
+        return data
+    by_cell: dict[int, list[Piece]] = {}
+    for cell in data.cells:
+        x0, y0, x1, y1 = cell.bbox
+        pieces: list[Piece] = []
+        for k, ln in enumerate(lines):
+            cy = (ln.bbox[1] + ln.bbox[3]) / 2
+            if not (y0 <= cy <= y1) or ln.bbox[2] < x0 or ln.bbox[0] > x1:
+                continue
+            for span in ln.spans:
+                a, b = max(span.bbox[0], x0), min(span.bbox[2], x1)
+                for cx, _, text in split_span(span, [x0, x1]):
+                    if x0 <= cx <= x1:
+                        pieces.append(Piece(cy, cx, text, span.bbox[3] - span.bbox[1], k, a, b))
+        cell.text = _clean(join_pieces(pieces))
+        by_cell[id(cell)] = pieces
+    return split_text_columns(data, by_cell)
+
+
+def _open_sides(segs: list, clip: Rect) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """Side edges of a table whose row rules run on past its outermost column rules (a label
+    column with no rule on its left): the finder only sees cells that rules close on all sides."""
+    x0, y0, x1, y1 = clip
+    hs = [s for s in segs if s.horizontal and y0 - 2 <= s.pos <= y1 + 2 and s.lo < x1 and s.hi > x0]
+    vs = [s.pos for s in segs if not s.horizontal and x0 - 2 <= s.pos <= x1 + 2 and s.hi > y0 and s.lo < y1]
+    if len(hs) < 2 or not vs:
+        return []
+    top, bottom = min(s.pos for s in hs), max(s.pos for s in hs)
+    lo, hi = min(s.lo for s in hs), max(s.hi for s in hs)
+    edges = []
+    if lo < min(vs) - 2:
+        edges.append(((lo, top), (lo, bottom)))
+    if hi > max(vs) + 2:
+        edges.append(((hi, top), (hi, bottom)))
+    return edges
+
+
+def _finder_tables(
+    page: pymupdf.Page, clip: Rect | None, lines: list[Line], segs: list
+) -> list[tuple[Rect, TableData]]:
+    kwargs: dict = {"clip": pymupdf.Rect(clip) & page.rect} if clip is not None else {}
+    if clip is not None and (sides := _open_sides(segs, clip)):
+        kwargs["add_lines"] = sides
     found = page.find_tables(use_layout=False, refine=True, **kwargs)
     out: list[tuple[Rect, TableData]] = []
     for table in found.tables:
@@ -76,6 +176,7 @@ def _finder_tables(page: pymupdf.Page, clip: Rect | None) -> list[tuple[Rect, Ta
             data = placements_to_table(table.placements, header_rows)
         else:
             data = grid_to_table(table.extract(), header_rows)
+        data = _text_from_lines(data, lines)
         # A 1x1 "table" is a framed box (a note, a code listing), not tabular data.
         if data.n_rows < 2 and data.n_cols < 2:
             continue
@@ -140,7 +241,7 @@ def extract_tables(
         regrid = _sparse(segs, bbox, lines)
         tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
     for clip in unresolved:
-        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None):
+        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None, lines, segs):
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
     # Row rules with no column rules at all: never a lattice, so never in `unresolved`.
@@ -153,4 +254,4 @@ def extract_tables(
         sparse = _sparse(segs, box, lines)
         if sparse is not None:
             tables.append(sparse)
-    return tables
+    return [(bbox, drop_empty_lines(data)) for bbox, data in tables]

@@ -16,6 +16,7 @@ import pymupdf
 
 from docpipe.engines.base import PageInput
 from docpipe.engines.lattice import find_lattice_tables, horizontal_rules
+from docpipe.engines.overprint import drop_overprints
 from docpipe.engines.tables import extract_tables
 from docpipe.model import PageStatus
 from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span
@@ -299,7 +300,10 @@ def extract_text(page: pymupdf.Page) -> PageText:
             lines.append(
                 Line(spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
             )
-    return PageText(lines, frame, n_chars, len(respaced))
+    kept = drop_overprints(lines)
+    if len(kept) < len(lines):
+        n_chars = sum(len(_ALNUM.findall(ln.text)) for ln in kept)
+    return PageText(kept, frame, n_chars, len(respaced))
 
 
 def extract_lines(page: pymupdf.Page) -> list[Line]:
