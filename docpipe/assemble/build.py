@@ -15,7 +15,7 @@ from collections import Counter
 from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page, size_weights
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
 from docpipe.assemble.formulas import mark_formulas
-from docpipe.assemble.furniture import mark_furniture
+from docpipe.assemble.furniture import mark_furniture, mark_recurring_in_place
 from docpipe.assemble.reading_order import xy_cut
 from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions, union
 from docpipe.assemble.stream_tables import find_stream_tables
@@ -192,8 +192,12 @@ class Assembler:
                 [(raw.height, regs) for raw, regs in group],
                 body_size(regions, sizes),
                 self.margins.setdefault(engine, Counter()),
+                [raw.rules for raw, _ in group],
             )
             _mark_side_stamps([(raw.width, regs) for raw, regs in group], self.margins[engine])
+            mark_recurring_in_place(
+                [(raw.index, raw.height, regs) for raw, regs in group], self.margins[engine]
+            )
             content = [r for r in regions if r.type is None]
             body = body_size(content, sizes)
             for raw, regs in group:

@@ -164,6 +164,27 @@ def respace_line(raw_line: dict) -> list[str] | None:
     return ["".join(t) for t in texts]
 
 
+def split_stacked_spans(spans: list[Span]) -> list[list[Span]] | None:
+    """MuPDF joins spans into one line by drawing order; a span drawn after a jump to another row
+    (a big title word, then the small subtitle below it, then the title's next word) lands in the
+    wrong line. A horizontal line whose spans do not overlap vertically is several lines: cut it
+    where a span's vertical extent misses the extent of the part so far. None when it is one line."""
+    parts: list[list[Span]] = [[]]
+    extent: tuple[float, float] | None = None  # vertical extent of the current part's glyphs
+    for sp in spans:
+        if not sp.text.strip():
+            parts[-1].append(sp)
+            continue
+        top, bottom = sp.bbox[1], sp.bbox[3]
+        if extent is not None and (top >= extent[1] or bottom <= extent[0]):
+            parts.append([sp])
+            extent = (top, bottom)
+            continue
+        parts[-1].append(sp)
+        extent = (top, bottom) if extent is None else (min(extent[0], top), max(extent[1], bottom))
+    return parts if len(parts) > 1 else None
+
+
 def _span(raw: dict, frame: Frame, text: str | None = None) -> Span:
     flags = raw["flags"]
     font = raw.get("font", "")
@@ -229,9 +250,24 @@ def extract_text(page: pymupdf.Page) -> PageText:
             dx, dy = frame.direction(tuple(raw_line.get("dir", (1, 0))))
             # Vertical text in the page's frame: rotated table headers, arXiv margin stamps.
             vertical = abs(dy) > 0.5 and abs(dx) < 0.5
-            lines.append(
-                Line(spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
-            )
+            stacked = split_stacked_spans(spans) if not vertical and len(spans) > 1 else None
+            if stacked is None:
+                lines.append(
+                    Line(
+                        spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical
+                    )
+                )
+                continue
+            for part in stacked:
+                box = part[0].bbox
+                for sp in part[1:]:
+                    box = (
+                        min(box[0], sp.bbox[0]),
+                        min(box[1], sp.bbox[1]),
+                        max(box[2], sp.bbox[2]),
+                        max(box[3], sp.bbox[3]),
+                    )
+                lines.append(Line(spans=part, bbox=box, block_hint=block_no))
     return PageText(lines, frame, n_chars, len(respaced))
 
 
