@@ -17,7 +17,14 @@ from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place
 from docpipe.assemble.formulas import mark_formulas
 from docpipe.assemble.furniture import mark_furniture, mark_recurring_in_place
 from docpipe.assemble.reading_order import xy_cut
-from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions, union
+from docpipe.assemble.regions import (
+    BULLET,
+    Region,
+    attach_drop_caps,
+    group_lines,
+    merge_code_regions,
+    union,
+)
 from docpipe.assemble.stream_tables import find_stream_tables
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
@@ -102,7 +109,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
             reg.text = _code_text(reg)
         else:
             reg.text = join_lines([inline_math(ln) for ln in reg.lines], vocab)
-    regions = mark_formulas([r for r in regions if r.text], raw.rules) + vertical
+    regions = mark_formulas(attach_drop_caps([r for r in regions if r.text]), raw.rules) + vertical
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]

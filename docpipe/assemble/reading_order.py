@@ -14,6 +14,7 @@ from typing import TypeVar
 from docpipe.model.raw import Rect
 
 T = TypeVar("T")
+ROW_TOLERANCE = 1.5  # points: tops (and bottoms) this close are on one row of a grid
 
 
 def _gaps(intervals: list[tuple[float, float, int]], min_gap: float) -> list[list[int]]:
@@ -49,6 +50,8 @@ def xy_cut(
         if len(idx) <= 1:
             return idx
         cols = _gaps([(boxes[i][0], boxes[i][2], i) for i in idx], min_col_gap)
+        if len(cols) > 1 and is_grid(cols):
+            return by_rows(idx)
         if len(cols) > 1:
             if right_to_left:
                 cols.reverse()
@@ -59,16 +62,71 @@ def xy_cut(
         # No clean cut: overlapping boxes. Read top to bottom, then left to right.
         return sorted(idx, key=lambda i: (boxes[i][1], boxes[i][0]))
 
+    def is_grid(cols: list[list[int]]) -> bool:
+        # Labels laid out in a grid (shape names under pictures, a form's fields): every item has
+        # a partner in another column with the same top and bottom (a heading above the grid may
+        # stand alone). Such "columns" read across, row by row; columns of running text never line
+        # up item for item.
+        unmatched: list[int] = []
+        matched: list[int] = []
+        for n, col in enumerate(cols):
+            others = [j for m, c in enumerate(cols) if m != n for j in c]
+            for i in col:
+                partner = any(
+                    abs(boxes[i][1] - boxes[j][1]) <= ROW_TOLERANCE
+                    and abs(boxes[i][3] - boxes[j][3]) <= ROW_TOLERANCE
+                    for j in others
+                )
+                (matched if partner else unmatched).append(i)
+        if len(matched) < 4 or len({round(boxes[i][1]) for i in matched}) < 2:
+            return False
+        top = min(boxes[i][1] for i in matched)
+        return all(boxes[i][3] <= top for i in unmatched)
+
+    def by_rows(idx: list[int]) -> list[int]:
+        rows: list[list[int]] = []
+        for i in sorted(idx, key=lambda i: boxes[i][1]):
+            if rows and boxes[i][1] - boxes[rows[-1][0]][1] <= ROW_TOLERANCE:
+                rows[-1].append(i)
+            else:
+                rows.append([i])
+        return [i for row in rows for i in sorted(row, key=lambda i: boxes[i][0], reverse=right_to_left)]
+
     def has_gutter(idx: list[int]) -> bool:
         return len(_gaps([(boxes[i][0], boxes[i][2], i) for i in idx], min_col_gap)) > 1
+
+    def columns(idx: list[int]) -> list[tuple[float, float]]:
+        groups = _gaps([(boxes[i][0], boxes[i][2], i) for i in idx], min_col_gap)
+        return [(min(boxes[i][0] for i in g), max(boxes[i][2] for i in g)) for g in groups]
+
+    def fits_a_column(single: list[int], multi: list[int]) -> bool:
+        # A band without a gutter belongs to its multi-column neighbour when it lies within one of
+        # that neighbour's columns (a paragraph of one column); one that reaches across or beyond
+        # them (a title over a form's fields) is a band of its own, read in its place.
+        lo = min(boxes[i][0] for i in single)
+        hi = max(boxes[i][2] for i in single)
+        tol = 2 * min_col_gap
+        return any(c_lo - tol <= lo and hi <= c_hi + tol for c_lo, c_hi in columns(multi))
 
     def merge_column_bands(bands: list[list[int]]) -> list[list[int]]:
         # Paragraph gaps that happen to line up across two columns must not cut the columns into
         # slices: consecutive bands are merged while their union still has a gutter.
         groups = [bands[0]]
         for band in bands[1:]:
-            if has_gutter(groups[-1] + band) and (has_gutter(groups[-1]) or has_gutter(band)):
-                groups[-1] = groups[-1] + band
+            prev = groups[-1]
+            if not has_gutter(prev + band):
+                groups.append(band)
+                continue
+            if has_gutter(prev) and has_gutter(band):
+                merge = True
+            elif has_gutter(prev):
+                merge = fits_a_column(band, prev)
+            elif has_gutter(band):
+                merge = fits_a_column(prev, band)
+            else:
+                merge = False
+            if merge:
+                groups[-1] = prev + band
             else:
                 groups.append(band)
         return groups

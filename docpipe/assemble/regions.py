@@ -194,3 +194,29 @@ def merge_code_regions(regions: list[Region]) -> list[Region]:
             host.lines = host.lines + reg.lines
             host.bbox = union(host.bbox, reg.bbox)
     return out
+
+
+def attach_drop_caps(regions: list[Region]) -> list[Region]:
+    """A drop cap (one big letter beside the first lines of a paragraph) is that paragraph's first
+    letter: "T" + "his release ..." reads "This release ...", not a one-letter title."""
+    out: list[Region] = []
+    for reg in regions:
+        text = reg.text.strip()
+        host = None
+        if len(reg.lines) == 1 and len(text) == 1 and text.isalpha():
+            for other in regions:
+                if other is reg or not other.lines or other.size * 2 > reg.size:
+                    continue
+                first = other.lines[0].bbox  # lines below the cap may wrap under it
+                beside = -1 <= first[0] - reg.bbox[2] <= other.size * 1.5
+                top_aligned = reg.bbox[1] - other.size <= first[1] <= reg.bbox[3]
+                if beside and top_aligned and other.text[:1].islower():
+                    host = other
+                    break
+        if host is None:
+            out.append(reg)
+        else:
+            host.text = text + host.text
+            host.lines = reg.lines + host.lines
+            host.bbox = union(host.bbox, reg.bbox)
+    return out

@@ -164,24 +164,32 @@ def respace_line(raw_line: dict) -> list[str] | None:
     return ["".join(t) for t in texts]
 
 
-def split_stacked_spans(spans: list[Span]) -> list[list[Span]] | None:
-    """MuPDF joins spans into one line by drawing order; a span drawn after a jump to another row
+LINE_GAP_EM = 3.0
+
+
+def split_misjoined_spans(spans: list[Span]) -> list[list[Span]] | None:
+    """MuPDF joins spans into one line by drawing order. A span drawn after a jump to another row
     (a big title word, then the small subtitle below it, then the title's next word) lands in the
-    wrong line. A horizontal line whose spans do not overlap vertically is several lines: cut it
-    where a span's vertical extent misses the extent of the part so far. None when it is one line."""
+    wrong line, and a margin note can be joined to a drop cap across the gutter. A horizontal line
+    is cut where a span's vertical extent misses the extent of the part so far, or where the gap
+    before it is wider than `LINE_GAP_EM` of the smaller font (what assembly joins back across is
+    narrower). None when it is one line."""
     parts: list[list[Span]] = [[]]
     extent: tuple[float, float] | None = None  # vertical extent of the current part's glyphs
+    last: Span | None = None  # the current part's last span with glyphs
     for sp in spans:
         if not sp.text.strip():
             parts[-1].append(sp)
             continue
         top, bottom = sp.bbox[1], sp.bbox[3]
-        if extent is not None and (top >= extent[1] or bottom <= extent[0]):
+        apart = last is not None and sp.bbox[0] - last.bbox[2] > LINE_GAP_EM * min(sp.size, last.size)
+        if extent is not None and (top >= extent[1] or bottom <= extent[0] or apart):
             parts.append([sp])
-            extent = (top, bottom)
+            extent, last = (top, bottom), sp
             continue
         parts[-1].append(sp)
         extent = (top, bottom) if extent is None else (min(extent[0], top), max(extent[1], bottom))
+        last = sp
     return parts if len(parts) > 1 else None
 
 
@@ -250,7 +258,7 @@ def extract_text(page: pymupdf.Page) -> PageText:
             dx, dy = frame.direction(tuple(raw_line.get("dir", (1, 0))))
             # Vertical text in the page's frame: rotated table headers, arXiv margin stamps.
             vertical = abs(dy) > 0.5 and abs(dx) < 0.5
-            stacked = split_stacked_spans(spans) if not vertical and len(spans) > 1 else None
+            stacked = split_misjoined_spans(spans) if not vertical and len(spans) > 1 else None
             if stacked is None:
                 lines.append(
                     Line(
@@ -259,8 +267,10 @@ def extract_text(page: pymupdf.Page) -> PageText:
                 )
                 continue
             for part in stacked:
-                box = part[0].bbox
-                for sp in part[1:]:
+                # the box of the glyphs: a space span may stretch across the gap it was cut at
+                inked = [sp for sp in part if sp.text.strip()] or part
+                box = inked[0].bbox
+                for sp in inked[1:]:
                     box = (
                         min(box[0], sp.bbox[0]),
                         min(box[1], sp.bbox[1]),
