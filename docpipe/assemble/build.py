@@ -150,6 +150,15 @@ def _attach_captions(regions: list[Region]) -> None:
             best.caption = cap.text
 
 
+def _short_text(reg: Region) -> bool:
+    """A region that may be a cell of a grid of labels: text of at most two lines."""
+    return reg.kind == "text" and 0 < len(reg.lines) <= 2
+
+
+def _heading(reg: Region) -> bool:
+    return reg.type in (BlockType.title, BlockType.heading)
+
+
 def _to_block(reg: Region, page_index: int, n: int) -> Block:
     block = Block(
         id=f"p{page_index}-b{n}", type=reg.type or BlockType.paragraph, bbox=reg.bbox, text=reg.text
@@ -236,7 +245,9 @@ class Assembler:
         _attach_captions(regs)
         content = [r for r in regs if r.type not in FURNITURE and r.kind != "image"]
         rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
-        ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
+        ordered = xy_cut(
+            content, lambda r: r.bbox, right_to_left=rtl, cell_like=_short_text, heading_like=_heading
+        )
         ordered = place_figures(ordered, [r for r in regs if r.kind == "image"])
         furniture = sorted((r for r in regs if r.type in FURNITURE), key=lambda r: r.bbox[1])
         tops = [r for r in furniture if r.bbox[1] < raw.height / 2]

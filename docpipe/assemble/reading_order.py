@@ -37,7 +37,13 @@ def xy_cut(
     bbox_of: Callable[[T], Rect],
     min_col_gap: float = 6.0,
     right_to_left: bool = False,
+    cell_like: Callable[[T], bool] | None = None,
+    heading_like: Callable[[T], bool] | None = None,
 ) -> list[T]:
+    """`cell_like` says which items may be cells of a label grid (short texts), `heading_like`
+    which are titles and headings; without them, no grid is read across and no heading is taken
+    out of its column."""
+
     def shrink(b: Rect) -> Rect:
         # Tolerate slight overlaps (italic overhangs, loose OCR boxes) when looking for gutters.
         dx = min(1.0, (b[2] - b[0]) / 4)
@@ -45,6 +51,8 @@ def xy_cut(
         return (b[0] + dx, b[1] + dy, b[2] - dx, b[3] - dy)
 
     boxes = [shrink(bbox_of(it)) for it in items]
+    cells = [cell_like(it) if cell_like is not None else False for it in items]
+    heads = [heading_like(it) if heading_like is not None else False for it in items]
 
     def cut(idx: list[int]) -> list[int]:
         if len(idx) <= 1:
@@ -52,6 +60,12 @@ def xy_cut(
         cols = _gaps([(boxes[i][0], boxes[i][2], i) for i in idx], min_col_gap)
         if len(cols) > 1 and is_grid(cols):
             return by_rows(idx)
+        if len(cols) > 1:
+            # A heading above everything else, with a clear gap below it, heads the whole set even
+            # when it stands over one column only (a form's title over its fields).
+            first = min(idx, key=lambda i: boxes[i][1])
+            if heads[first] and all(boxes[first][3] <= boxes[i][1] for i in idx if i != first):
+                return [first, *cut([i for i in idx if i != first])]
         if len(cols) > 1:
             if right_to_left:
                 cols.reverse()
@@ -67,6 +81,8 @@ def xy_cut(
         # a partner in another column with the same top and bottom (a heading above the grid may
         # stand alone). Such "columns" read across, row by row; columns of running text never line
         # up item for item.
+        if not all(cells[i] for col in cols for i in col):
+            return False
         unmatched: list[int] = []
         matched: list[int] = []
         for n, col in enumerate(cols):
