@@ -83,17 +83,23 @@ def xy_cut(
         # up item for item.
         if not all(cells[i] for col in cols for i in col):
             return False
+        column_of = {i: n for n, col in enumerate(cols) for i in col}
+        by_top = sorted(column_of, key=lambda i: boxes[i][1])
         unmatched: list[int] = []
         matched: list[int] = []
-        for n, col in enumerate(cols):
-            others = [j for m, c in enumerate(cols) if m != n for j in c]
-            for i in col:
-                partner = any(
-                    abs(boxes[i][1] - boxes[j][1]) <= ROW_TOLERANCE
-                    and abs(boxes[i][3] - boxes[j][3]) <= ROW_TOLERANCE
-                    for j in others
-                )
-                (matched if partner else unmatched).append(i)
+        for k, i in enumerate(by_top):
+            partner = False
+            for step in (-1, 1):  # neighbours in top order, while their tops are close enough
+                m = k + step
+                while 0 <= m < len(by_top) and abs(boxes[by_top[m]][1] - boxes[i][1]) <= ROW_TOLERANCE:
+                    j = by_top[m]
+                    if column_of[j] != column_of[i] and abs(boxes[i][3] - boxes[j][3]) <= ROW_TOLERANCE:
+                        partner = True
+                        break
+                    m += step
+                if partner:
+                    break
+            (matched if partner else unmatched).append(i)
         if len(matched) < 4 or len({round(boxes[i][1]) for i in matched}) < 2:
             return False
         top = min(boxes[i][1] for i in matched)
