@@ -63,9 +63,18 @@ def xy_cut(
         if len(cols) > 1:
             # A heading above everything else, with a clear gap below it, heads the whole set even
             # when it stands over one column only (a form's title over its fields).
+            # A heading that fits its own column (the right column's first heading, set higher
+            # than the left column's text) stays in that column.
             first = min(idx, key=lambda i: boxes[i][1])
-            if heads[first] and all(boxes[first][3] <= boxes[i][1] for i in idx if i != first):
-                return [first, *cut([i for i in idx if i != first])]
+            rest = [i for i in idx if i != first]
+            mates = next(c for c in cols if first in c)
+            mates = [i for i in mates if i != first]
+            sticks_out = not mates or (
+                boxes[first][0] < min(boxes[i][0] for i in mates) - min_col_gap
+                or boxes[first][2] > max(boxes[i][2] for i in mates) + min_col_gap
+            )
+            if heads[first] and sticks_out and all(boxes[first][3] <= boxes[i][1] for i in rest):
+                return [first, *cut(rest)]
         if len(cols) > 1:
             if right_to_left:
                 cols.reverse()
