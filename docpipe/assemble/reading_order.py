@@ -64,7 +64,7 @@ def xy_cut(
             # A heading above everything else, with a clear gap below it, heads the whole set even
             # when it stands over one column only (a form's title over its fields).
             # A heading that fits its own column (the right column's first heading, set higher
-            # than the left column's text) stays in that column.
+            # than the left column's text) stays in that column, unless it is centred over all.
             first = min(idx, key=lambda i: boxes[i][1])
             rest = [i for i in idx if i != first]
             mates = next(c for c in cols if first in c)
@@ -73,7 +73,9 @@ def xy_cut(
                 boxes[first][0] < min(boxes[i][0] for i in mates) - min_col_gap
                 or boxes[first][2] > max(boxes[i][2] for i in mates) + min_col_gap
             )
-            if heads[first] and sticks_out and all(boxes[first][3] <= boxes[i][1] for i in rest):
+            lo, hi = min(boxes[i][0] for i in idx), max(boxes[i][2] for i in idx)
+            centred = abs((boxes[first][0] + boxes[first][2]) / 2 - (lo + hi) / 2) <= 0.1 * (hi - lo)
+            if heads[first] and (sticks_out or centred) and all(boxes[first][3] <= boxes[i][1] for i in rest):
                 return [first, *cut(rest)]
         if len(cols) > 1:
             if right_to_left:

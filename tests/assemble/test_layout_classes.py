@@ -227,3 +227,21 @@ def test_two_text_columns_still_read_column_by_column(tmp_path):
     doc.save(path)
     _, md = _convert(path)
     assert md.index("Column 0 paragraph 2") < md.index("Column 1 paragraph 0")
+
+
+def test_a_right_column_heading_set_higher_than_the_left_column_stays_in_its_column(tmp_path):
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    for n in range(12):
+        page.insert_text(
+            (60, 160 + 14 * n), f"Left column line {n} continuing the running text.", fontsize=10
+        )
+    page.insert_text((320, 110), "(3) A Later Section", fontsize=14)
+    for n in range(8):
+        page.insert_text(
+            (320, 140 + 14 * n), f"Right column line {n} under the section heading.", fontsize=10
+        )
+    path = tmp_path / "right_heading.pdf"
+    doc.save(path)
+    _, md = _convert(path)
+    assert md.index("Left column line 11") < md.index("(3) A Later Section") < md.index("Right column line 0")
