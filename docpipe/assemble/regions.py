@@ -98,6 +98,8 @@ def _merge_across_blocks(lines: list[Line]) -> list[Line]:
         for prev, ln in zip(row, row[1:], strict=False):
             if id(prev) in merged or prev.block_hint == ln.block_hint:
                 continue
+            if prev.text.endswith("  ") or ln.text.startswith("  "):
+                continue  # runs of spaces set columns apart (typewriter tables); boxes include them
             size = max(ln.size, prev.size, 1.0)
             if (
                 abs(prev.size - ln.size) <= 0.05 * size

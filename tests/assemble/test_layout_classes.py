@@ -76,6 +76,14 @@ def test_table_cells_a_column_gap_apart_stay_apart():
         Line([_span("12,345", 150, 100, 180, 110, 10)], (150, 100, 180, 110), block_hint=1),
     ]
     assert len(group_lines(cells)) == 2
+    # typewriter cells: the left cell's box runs up to the next one through its trailing spaces
+    typed = [
+        Line(
+            [_span("AMERICAN EAGLE      ", 101, 155, 212.3, 165, 8.5)], (101, 155, 212.3, 165), block_hint=0
+        ),
+        Line([_span("AIRLINES INC", 212.6, 155, 299, 165, 8.5)], (212.6, 155, 299, 165), block_hint=1),
+    ]
+    assert len(group_lines(typed)) == 2
 
 
 def test_a_drop_cap_joins_its_paragraph():
