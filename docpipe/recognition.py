@@ -20,7 +20,7 @@ import pymupdf
 
 from docpipe.config import Config
 from docpipe.engines.base import Engine, PageInput
-from docpipe.engines.router import decide_route, fallback_route
+from docpipe.engines.router import decide_route, fallback_route, text_layer_words
 from docpipe.errors import MissingExtra
 from docpipe.model import PageStatus
 from docpipe.model.raw import RawPage
@@ -156,6 +156,42 @@ def _read_again(engines: Engines, failed: list[tuple[PageInput, RawPage]]) -> li
     return out
 
 
+# OCR that reads less than this share of the plausible words in the text layer it replaced missed
+# the page (a script it cannot read, text too small or faint): the text layer, flaws and all, is
+# the better reading.
+OCR_SHORTFALL = 0.5
+OCR_SHORTFALL_MIN_CHARS = 4
+
+
+def _ocr_chars(raw: RawPage) -> int:
+    return sum(ch.isalnum() for ln in raw.lines for ch in ln.text)
+
+
+def _rescue_from_text_layer(engines: Engines, inputs: list[PageInput], raws: list[RawPage]) -> None:
+    """Pages the router sent from a doubtful text layer to OCR, where OCR read (almost) nothing of
+    what the text layer holds, are read from the text layer instead, as a fallback with the reason."""
+    picked = []
+    for k, (page_input, raw) in enumerate(zip(inputs, raws, strict=True)):
+        if raw.status is not PageStatus.ok:
+            continue
+        words = text_layer_words(page_input.page)
+        got = _ocr_chars(raw)
+        if words >= OCR_SHORTFALL_MIN_CHARS and got < OCR_SHORTFALL * words:
+            picked.append((k, f"OCR read {got} letters and digits where the text layer has {words} in words"))
+    if not picked:
+        return
+    again = run_engine(engines, "textlayer", [inputs[k] for k, _ in picked])
+    for (k, why), text in zip(picked, again, strict=True):
+        if text.status is PageStatus.failed:
+            continue
+        text.timings["engine"] += raws[k].timings.get("engine", 0.0)
+        text.status = PageStatus.fallback
+        text.error = f"{why}; read with textlayer"
+        text.route_reason = raws[k].route_reason
+        raws[k] = text
+        log.info("docpipe: %s, page %d: %s", inputs[k].source_name, text.index + 1, text.error)
+
+
 def recognise_window(
     engines: Engines, doc: pymupdf.Document, source: str, indexes: range, progress: ProgressFn | None = None
 ) -> list[RawPage]:
@@ -192,6 +228,8 @@ def recognise_window(
         routed.setdefault(decision.engine, []).append(page_input)
     for name, inputs in routed.items():
         raws = run_engine(engines, name, inputs)
+        if name == "ocr" and convert.engine == "auto" and not convert.force_ocr:
+            _rescue_from_text_layer(engines, inputs, raws)
         if engines.allows_fallback(name):
             failed = [k for k, raw in enumerate(raws) if raw.status == PageStatus.failed]
             again = _read_again(engines, [(inputs[k], raws[k]) for k in failed])

@@ -11,8 +11,9 @@ import pytest
 
 from docpipe import recognition
 from docpipe.config import load_config
+from docpipe.engines.router import RouteDecision
 from docpipe.model import Block, BlockType, FigureData, PageStatus
-from docpipe.model.raw import RawPage
+from docpipe.model.raw import Line, RawPage, Span
 from docpipe.pipeline import convert_file
 from docpipe.recognition import Engines, Registered, recognise_window
 
@@ -157,3 +158,37 @@ def test_the_engines_figure_crops_are_the_figure_images(monkeypatch, three_pages
     }
     # the engine typed its figures: the CPU figure pass leaves them alone
     assert all(p.blocks[0].figure.kind is None for p in result.document.pages)
+
+
+class ReadingOcr(FakeEngine):
+    """OCR that reads a line on the pages listed in `reads`, nothing on the others."""
+
+    def __init__(self, reads: frozenset[int]) -> None:
+        super().__init__("ocr")
+        self.reads = reads
+
+    def process(self, pages):
+        out = super().process(pages)
+        for raw in out:
+            if raw.index in self.reads:
+                box = (40.0, 50.0, 200.0, 62.0)
+                raw.lines = [Line(spans=[Span(text="text layer of page", bbox=box, size=11.0)], bbox=box)]
+        return out
+
+
+def test_ocr_that_reads_nothing_of_a_doubtful_text_layer_falls_back_to_it(fakes, monkeypatch, three_pages):
+    """The router sent every page to OCR (a text layer it doubted); OCR read page 1 and nothing of
+    pages 0 and 2, whose text layers hold words: those two are read from the text layer instead."""
+    fakes["ocr"] = ReadingOcr(frozenset({1}))
+    registry = {name: Registered(lambda e=e: type(e), lambda cls, c, t, e=e: e) for name, e in fakes.items()}
+    monkeypatch.setattr(recognition, "REGISTRY", registry)
+    monkeypatch.setattr(recognition, "decide_route", lambda *a: RouteDecision("ocr", "garbage text layer"))
+    raws = recognise(three_pages)
+    assert fakes["ocr"].batches == [[0, 1, 2]] and fakes["textlayer"].batches == [[0, 2]]
+    assert [r.engine for r in raws] == ["textlayer", "ocr", "textlayer"]
+    assert [r.status for r in raws] == [PageStatus.fallback, PageStatus.ok, PageStatus.fallback]
+    assert "OCR read 0 letters and digits" in raws[0].error and raws[0].route_reason == "garbage text layer"
+    # with OCR forced, OCR's reading stands
+    fakes["textlayer"].batches.clear()
+    raws = recognise(three_pages, force_ocr=True)
+    assert fakes["textlayer"].batches == [] and [r.engine for r in raws] == ["ocr"] * 3

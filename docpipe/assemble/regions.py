@@ -120,10 +120,62 @@ def starts_list_item(text: str) -> bool:
     return bool(BULLET.match(text) or ENUMERATOR.match(text))
 
 
-def _continues(prev: Line, cur: Line, region: Region) -> bool:
+_SENTENCE_END = tuple(".!?:;\u3002\uff01\uff1f\uff1a\uff1b")
+FULL_LINE_EM = 25.0  # a line this many em wide is running text, not a label or a heading
+WIDE_GAP_EM = 1.6  # double-spaced text: the gap between the lines of one paragraph, in em
+
+
+def _alone_on_row(line: Line, lines: list[Line]) -> bool:
+    """No other line shares this line's row (a title stands alone; a table's header does not)."""
+    y0, y1 = line.bbox[1], line.bbox[3]
+    return not any(
+        other is not line and min(y1, other.bbox[3]) - max(y0, other.bbox[1]) > 0.5 * (y1 - y0)
+        for other in lines
+    )
+
+
+def _engine_split(prev: Line, cur: Line, region: Region, lines: list[Line]) -> bool:
+    """Whether two lines the engine put in different blocks still read as one paragraph. PyMuPDF
+    starts a block wherever the line gap is wide, so it cuts double-spaced text and multi-line
+    titles into a block a line; geometry and style alone decide these:
+    - double-spaced running text: the gap is wider than single spacing, the previous line is full
+      (wide, and as far right as the column reaches), does not end a sentence, and the next
+      starts no further in, in the same size and weight;
+    - a centred title: bold lines of one size on one centre axis, a line's height apart."""
+    size = max(prev.size, cur.size, 1.0)
+    if abs(prev.size - cur.size) > 0.05 * size or prev.bold != cur.bold or prev.mono or cur.mono:
+        return False
+    gap = cur.bbox[1] - prev.bbox[3]
+    if prev.confidence is not None or not -0.2 * size <= gap <= WIDE_GAP_EM * size:
+        return False
+    ov = min(prev.bbox[2], cur.bbox[2]) - max(prev.bbox[0], cur.bbox[0])
+    if ov < 0.5 * min(prev.bbox[2] - prev.bbox[0], cur.bbox[2] - cur.bbox[0]):
+        return False
+    text = prev.text.rstrip()
+    right = max(region.bbox[2], cur.bbox[2])
+    # the paragraph's first line may be indented; after that, lines start at the same margin
+    outdent = (4.0 if len(region.lines) == 1 else 0.5) * size
+    if (
+        gap > 0.9 * size  # closer lines in two blocks: the engine saw a boundary (an address block)
+        and prev.bbox[2] - prev.bbox[0] >= FULL_LINE_EM * size
+        and prev.bbox[2] >= right - 0.5 * size
+        and cur.bbox[0] <= prev.bbox[0] + 0.5 * size
+        and cur.bbox[0] >= region.bbox[0] - outdent
+        and not text.endswith(_SENTENCE_END)
+        and "  " not in text.strip() + cur.text.strip()  # tab-stop columns: a table's rows
+        and not starts_list_item(cur.text)
+    ):
+        return True
+    centred = abs((prev.bbox[0] + prev.bbox[2]) - (cur.bbox[0] + cur.bbox[2])) / 2 <= 0.5 * size
+    if not (prev.bold and centred and gap <= 0.9 * size and len(region.lines) < 3):
+        return False
+    return _alone_on_row(prev, lines) and _alone_on_row(cur, lines)
+
+
+def _continues(prev: Line, cur: Line, region: Region, lines: list[Line]) -> bool:
     size = max(prev.size, cur.size, 1.0)
     if prev.block_hint != cur.block_hint:
-        return False
+        return _engine_split(prev, cur, region, lines)
     # OCR sizes are estimated from box heights, which vary with ascenders and descenders
     tolerance = 0.22 * size if cur.confidence is not None else max(0.9, 0.12 * size)
     if abs(prev.size - cur.size) > tolerance:
@@ -159,7 +211,7 @@ def group_lines(lines: list[Line]) -> list[Region]:
     for ln in lines:
         target = None
         for reg in reversed(open_regions):
-            if _continues(reg.lines[-1], ln, reg):
+            if _continues(reg.lines[-1], ln, reg, lines):
                 target = reg
                 break
         if target is None:

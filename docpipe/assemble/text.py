@@ -32,9 +32,40 @@ _INVISIBLE.update(
         " ",
     )
 )
+# The pieces of big delimiters at the Symbol font's private-use code points (parenlefttp ..
+# bracerightbt, integralex, arrowvertex) have Unicode code points of their own since 3.2.
+_INVISIBLE.update(
+    {
+        0xF8E6: "\u23d0",
+        0xF8E7: "\u23af",
+        0xF8E8: "\u00ae",
+        0xF8E9: "\u00a9",
+        0xF8EA: "\u2122",
+        **{0xF8EB + i: chr(0x239B + i) for i in range(3)},  # ( top, extension, bottom
+        **{0xF8EE + i: chr(0x23A1 + i) for i in range(3)},  # [
+        **{0xF8F1 + i: chr(0x23A7 + i) for i in range(4)},  # { top, middle, bottom, extension
+        0xF8F5: "\u23ae",
+        **{0xF8F6 + i: chr(0x239E + i) for i in range(3)},  # )
+        **{0xF8F9 + i: chr(0x23A4 + i) for i in range(3)},  # ]
+        **{0xF8FC + i: chr(0x23AB + i) for i in range(3)},  # }
+    }
+)
 _SPACES = re.compile(r"[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
 _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 _HYPHENS = "-\u2010\u00ad"
+
+
+def _unspaced_script(ch: str) -> bool:
+    """Han, kana and CJK punctuation: scripts written without spaces between words, so a line
+    break inside them is no word boundary. Hangul is left out: Korean spaces its words."""
+    o = ord(ch)
+    return (
+        0x3000 <= o <= 0x30FF  # CJK punctuation, hiragana, katakana
+        or 0x3400 <= o <= 0x9FFF  # CJK ideographs
+        or 0xF900 <= o <= 0xFAFF
+        or 0xFF00 <= o <= 0xFF60  # full-width forms and punctuation
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 def normalize_chars(text: str) -> str:
@@ -75,7 +106,8 @@ def _keep_hyphen(head: str, tail: str, vocab: set[str]) -> bool:
 
 
 def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:
-    """Join the lines of one paragraph with spaces, rejoining words hyphenated across line ends."""
+    """Join the lines of one paragraph with spaces, rejoining words hyphenated across line ends;
+    lines of Chinese or Japanese text join without a space."""
     vocab = vocab or set()
     out = ""
     for raw in lines:
@@ -89,6 +121,8 @@ def join_lines(lines: list[str], vocab: set[str] | None = None) -> str:
             out = out[:-1] + line
         elif out[-1] in _HYPHENS and len(out) > 1 and out[-2].isalpha():
             out = out + line if _keep_hyphen(out[:-1], line, vocab) else out[:-1] + line
+        elif _unspaced_script(out[-1]) and _unspaced_script(line[0]):
+            out = out + line
         else:
             out = out + " " + line
     return finish_text(out)

@@ -72,9 +72,17 @@ class TextQuality:
         )
 
 
+# Adobe's Symbol font puts the pieces of big delimiters (parenlefttp, bracketex, braceleftmid,
+# integralex, ...) at these private-use code points, and TeX and Word PDFs map their extension
+# glyphs there too: a page of stacked matrices and braces is math, not a broken encoding.
+_SYMBOL_PIECES = range(0xF8E5, 0xF8FF)
+
+
 def _is_bad_char(ch: str) -> bool:
     if ch == "\ufffd":
         return True
+    if ord(ch) in _SYMBOL_PIECES:
+        return False
     cat = unicodedata.category(ch)
     return cat in ("Co", "Cs", "Cn") or (cat == "Cc" and ch not in "\t\n\r")
 
@@ -141,6 +149,13 @@ def fallback_route(page: pymupdf.Page, force_ocr: bool = False) -> str:
     return "ocr" if force_ocr or not page.get_text("text").strip() else "textlayer"
 
 
+def text_layer_words(page: pymupdf.Page) -> int:
+    """Characters of the page's text layer that sit in plausible words: what a reading of the page
+    should hold at least about as much of (see `recognition`, OCR that reads nothing)."""
+    quality = text_quality(_page_text(page)[0])
+    return round(quality.chars * quality.word_share)
+
+
 def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
     """(text, visible chars, invisible chars) of the page's text layer. The text trace is the cheapest
     way to see every glyph with its render mode (3 = invisible) and opacity."""
@@ -148,9 +163,14 @@ def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
     visible = invisible = 0
     # The trace is in the unrotated page's coordinates: on a /Rotate 90 or 270 page, `page.rect` (the
     # turned page) would cut off text that is on the page.
-    rect = pymupdf.Rect(0, 0, page.cropbox.width, page.cropbox.height)
+    width, height = page.cropbox.width, page.cropbox.height
     for span in page.get_texttrace():
-        chars = [c for c in span["chars"] if rect.contains(pymupdf.Point(c[2]))]
+        chars = span["chars"]
+        # Plain float tests (half-open, as MuPDF's point-in-rect): a Point and a C call per glyph
+        # cost more than the rest of routing together.
+        x0, y0, x1, y1 = span["bbox"]
+        if x0 < 0 or x1 >= width or y0 < 0 or y1 >= height:
+            chars = [c for c in chars if 0 <= c[2][0] < width and 0 <= c[2][1] < height]
         text = "".join(chr(c[0]) if c[0] >= 0 else "\ufffd" for c in chars)
         n = len(text) - text.count(" ")
         if not n:

@@ -133,6 +133,8 @@ def respace_line(raw_line: dict) -> list[str] | None:
     for si, span in enumerate(raw_line["spans"]):
         size = float(span["size"]) or 1.0
         for ch in span["chars"]:
+            if not ch["c"]:
+                continue  # an accent composed onto its letter
             x0, y0, x1, y1 = ch["bbox"]
             a, b = (x0 * dx, x1 * dx) if dx else (y0 * dy, y1 * dy)
             chars.append((si, ch["c"], min(a, b), max(a, b), size))
@@ -152,7 +154,7 @@ def respace_line(raw_line: dict) -> list[str] | None:
         if g - typical > WORD_GAP_EM
         and chars[i][1] not in _NO_SPACE_BEFORE
         and chars[i - 1][1] not in _NO_SPACE_AFTER
-        and not (_cjk(chars[i][1]) or _cjk(chars[i - 1][1]))
+        and not (_cjk(chars[i][1][0]) or _cjk(chars[i - 1][1][0]))
     }
     if not breaks:
         return None
@@ -162,6 +164,70 @@ def respace_line(raw_line: dict) -> list[str] | None:
             texts[si].append(" ")
         texts[si].append(c)
     return ["".join(t) for t in texts]
+
+
+# Spacing accents that TeX and some typesetters draw as glyphs of their own over or under a letter
+# ("Ageˆncia", "Aviac¸a˜o"), with the combining mark each stands for.
+_SPACING_ACCENTS = {
+    "\u02c6": "\u0302",  # circumflex
+    "^": "\u0302",
+    "\u02dc": "\u0303",  # tilde
+    "~": "\u0303",
+    "\u00b8": "\u0327",  # cedilla
+    "\u00a8": "\u0308",  # diaeresis
+    "\u00b4": "\u0301",  # acute
+    "`": "\u0300",  # grave
+    "\u02cb": "\u0300",
+    "\u02c7": "\u030c",  # caron
+    "\u02d8": "\u0306",  # breve
+    "\u00af": "\u0304",  # macron
+    "\u02c9": "\u0304",
+    "\u02d9": "\u0307",  # dot above
+    "\u02da": "\u030a",  # ring
+    "\u02dd": "\u030b",  # double acute
+    "\u02db": "\u0328",  # ogonek
+}
+# The non-ASCII ones: a line holding one pays for per-character boxes.
+_ACCENT_HINT = re.compile("[" + "".join(a for a in _SPACING_ACCENTS if not a.isascii()) + "]")
+
+
+def compose_accents(raw_line: dict) -> bool:
+    """Turn spacing accents drawn over or under a neighbouring letter into combining marks on that
+    letter, in place (rawdict chars). An accent belongs to the letter whose glyph box holds its
+    horizontal centre; one that stands free is a real character ("^" in code, "~" in a path) and
+    stays. Returns whether anything changed; NFC later makes "e\u0302" one "ê"."""
+    d = _cardinal(raw_line.get("dir", (1, 0)))
+    if d is None or d[1]:
+        return False
+    chars = [ch for span in raw_line["spans"] for ch in span["chars"]]
+    changed = False
+    for i, ch in enumerate(chars):
+        mark = _SPACING_ACCENTS.get(ch["c"])
+        if mark is None:
+            continue
+        x0, _, x1, _ = ch["bbox"]
+        centre = (x0 + x1) / 2
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(chars):
+                continue
+            base = chars[j]
+            bx0, _, bx1, _ = base["bbox"]
+            if base["c"][:1].isalpha() and bx0 <= centre <= bx1 and x1 - x0 <= 1.2 * (bx1 - bx0):
+                base["c"] = base["c"] + mark
+                ch["c"] = ""
+                changed = True
+                break
+    return changed
+
+
+def _line_texts(raw_line: dict) -> list[str] | None:
+    """A rawdict line's span texts with accents composed and word spaces inferred, or None when
+    neither changes anything."""
+    composed = compose_accents(raw_line)
+    texts = respace_line(raw_line)
+    if texts is None and composed:
+        texts = ["".join(ch["c"] for ch in span["chars"]) for span in raw_line["spans"]]
+    return texts
 
 
 LINE_GAP_EM = 3.0
@@ -228,15 +294,16 @@ def extract_text(page: pymupdf.Page) -> PageText:
     frame = page_frame(page, data)
     respaced: dict[tuple[int, int], list[str]] = {}
     if any(
-        needs_spacing("".join(s["text"] for s in ln["spans"]))
+        needs_spacing(text) or _ACCENT_HINT.search(text)
         for block in data["blocks"]
         for ln in block.get("lines", ())
+        for text in ("".join(s["text"] for s in ln["spans"]),)
     ):
         # Same text page, same block and line numbering: per-character boxes only where needed.
         raw = textpage.extractRAWDICT(sort=False)
         for b, block in enumerate(raw["blocks"]):
             for n, raw_line in enumerate(block.get("lines", ())):
-                texts = respace_line(raw_line)
+                texts = _line_texts(raw_line)
                 if texts is not None:
                     respaced[(b, n)] = texts
     lines: list[Line] = []

@@ -70,6 +70,8 @@ class Line:
     @property
     def size(self) -> float:
         """Dominant font size, weighted by characters."""
+        if len(self.spans) == 1:  # most lines; asked for hundreds of thousands of times a document
+            return round(self.spans[0].size, 1)
         weights: dict[float, int] = {}
         for s in self.spans:
             if s.text.strip():

@@ -61,12 +61,16 @@ def is_symbol_font(font: str) -> bool:
 
 def decode_symbol_font(text: str) -> str:
     """Symbol-font text as Unicode. Characters already outside the font's code range (a PDF with a
-    proper ToUnicode map) pass through unchanged."""
+    proper ToUnicode map) pass through unchanged, and so do Latin-1 math signs ("×", "¬", "±"):
+    they already are what the glyph shows, where reading them as raw codes would turn "×" into "⋅"."""
     out = []
     for ch in text:
         code = ord(ch)
         if 0xF020 <= code <= 0xF0FF:
             code -= 0xF000
+        elif unicodedata.category(ch) == "Sm":
+            out.append(ch)
+            continue
         out.append(SYMBOL_ENCODING.get(code, ch) if code < 0x100 else ch)
     return "".join(out)
 

@@ -66,3 +66,10 @@ def test_furniture_needs_repetition_or_a_page_number():
     # part of the running foot even though it occurs once
     assert types[0] == ["page_header", None, "page_number", None, "page_footer"]
     assert types[2] == ["page_header", None, "page_number", "page_footer", "page_footer"]
+
+
+def test_symbol_font_delimiter_pieces_get_their_unicode_code_points() -> None:
+    # parenlefttp, parenleftex, parenleftbt and bracerightmid at the Symbol font's private-use points
+    assert normalize_chars("P = \uf8eb\uf8ec\uf8ed x \uf8fd") == "P = \u239b\u239c\u239d x \u23ac"
+    pieces = normalize_chars("".join(map(chr, range(0xF8E6, 0xF8FF))))
+    assert not any("\ue000" <= ch <= "\uf8ff" for ch in pieces)

@@ -69,6 +69,9 @@ def test_requested_and_forced(fixtures: Path) -> None:
         "固定资产投资 FDI PMI HSBC DXY WTI GDP CPI PPI M2 SHIBOR LPR 季度 GDP CPI PPI 社会消费品零售总额 "
         "进出口 CNY USD HKD JPY GBP KRW 国内生产总值 人民币汇率 货币政策 财政政策 宏观经济 产业结构 "
         "消费升级 居民收入 城镇化 基础设施 房地产 制造业 服务业 出口 进口 贸易顺差",
+        # stacked matrices and braces: the Symbol font's delimiter pieces sit in the private-use area
+        "Sei P = \uf8eb \uf8ec x1 \uf8ec ... \uf8ed xn \uf8f6 \uf8f7 \uf8f7 \uf8f8 so ist xn < 1 und "
+        "H = \uf8f1 \uf8f4 \uf8f2 \uf8f4 \uf8f3 x in R \uf8fc \uf8f4 \uf8fd \uf8f4 \uf8fe die Ebene",
     ],
 )
 def test_good_text_is_not_garbage(text: str) -> None:

@@ -52,7 +52,6 @@ def test_concurrency_cap_and_backpressure(tmp_path):
     assert "A line of recognised text." in (out / "eight.md").read_text()
 
 
-
 def _two_page_pdfs(folder, n: int) -> list:
     folder.mkdir()
     paths = []
