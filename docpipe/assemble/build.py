@@ -15,9 +15,16 @@ from collections import Counter
 from docpipe.assemble.classify import assign_heading_levels, body_size, classify_page, size_weights
 from docpipe.assemble.figures import absorb_figure_labels, cluster_images, place_figures
 from docpipe.assemble.formulas import mark_formulas
-from docpipe.assemble.furniture import mark_furniture
+from docpipe.assemble.furniture import mark_furniture, mark_recurring_in_place
 from docpipe.assemble.reading_order import xy_cut
-from docpipe.assemble.regions import BULLET, Region, group_lines, merge_code_regions, union
+from docpipe.assemble.regions import (
+    BULLET,
+    Region,
+    attach_drop_caps,
+    group_lines,
+    merge_code_regions,
+    union,
+)
 from docpipe.assemble.stream_tables import find_stream_tables
 from docpipe.assemble.text import join_lines, normalize_chars, vocabulary
 from docpipe.model import FURNITURE, Block, BlockType, FigureData, PageResult, PageStatus
@@ -102,7 +109,7 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
             reg.text = _code_text(reg)
         else:
             reg.text = join_lines([inline_math(ln) for ln in reg.lines], vocab)
-    regions = mark_formulas([r for r in regions if r.text], raw.rules) + vertical
+    regions = mark_formulas(attach_drop_caps([r for r in regions if r.text]), raw.rules) + vertical
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
     regions = absorb_figure_labels(regions, figures)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
@@ -141,6 +148,15 @@ def _attach_captions(regions: list[Region]) -> None:
                 best, best_gap = fig, gap
         if best is not None:
             best.caption = cap.text
+
+
+def _short_text(reg: Region) -> bool:
+    """A region that may be a cell of a grid of labels: text of at most two lines."""
+    return reg.kind == "text" and 0 < len(reg.lines) <= 2
+
+
+def _heading(reg: Region) -> bool:
+    return reg.type in (BlockType.title, BlockType.heading)
 
 
 def _to_block(reg: Region, page_index: int, n: int) -> Block:
@@ -192,8 +208,12 @@ class Assembler:
                 [(raw.height, regs) for raw, regs in group],
                 body_size(regions, sizes),
                 self.margins.setdefault(engine, Counter()),
+                [raw.rules for raw, _ in group],
             )
             _mark_side_stamps([(raw.width, regs) for raw, regs in group], self.margins[engine])
+            mark_recurring_in_place(
+                [(raw.index, raw.height, regs) for raw, regs in group], self.margins[engine]
+            )
             content = [r for r in regions if r.type is None]
             body = body_size(content, sizes)
             for raw, regs in group:
@@ -225,7 +245,9 @@ class Assembler:
         _attach_captions(regs)
         content = [r for r in regs if r.type not in FURNITURE and r.kind != "image"]
         rtl = len(_RTL.findall(" ".join(r.text for r in content))) > 0.5 * sum(len(r.text) for r in content)
-        ordered = xy_cut(content, lambda r: r.bbox, right_to_left=rtl)
+        ordered = xy_cut(
+            content, lambda r: r.bbox, right_to_left=rtl, cell_like=_short_text, heading_like=_heading
+        )
         ordered = place_figures(ordered, [r for r in regs if r.kind == "image"])
         furniture = sorted((r for r in regs if r.type in FURNITURE), key=lambda r: r.bbox[1])
         tops = [r for r in furniture if r.bbox[1] < raw.height / 2]

@@ -65,6 +65,7 @@ def merge_same_baseline(lines: list[Line]) -> list[Line]:
             prev is not None
             and prev.block_hint == ln.block_hint
             and abs(prev.bbox[3] - ln.bbox[3]) < 0.4 * max(ln.size, 1)
+            and min(prev.bbox[3], ln.bbox[3]) > max(prev.bbox[1], ln.bbox[1])  # rows that meet
             and (
                 -1 <= ln.bbox[0] - prev.bbox[2] < 3 * max(ln.size, 1)  # left to right
                 or -1 <= prev.bbox[0] - ln.bbox[2] < 3 * max(ln.size, 1)  # right-to-left scripts
@@ -76,7 +77,43 @@ def merge_same_baseline(lines: list[Line]) -> list[Line]:
             prev.bbox = union(prev.bbox, ln.bbox)
             continue
         out.append(ln)
-    return out
+    return _merge_across_blocks(out)
+
+
+def _merge_across_blocks(lines: list[Line]) -> list[Line]:
+    """Words of one visual line that the engine put in different blocks (drawn out of order: a
+    title's words with its subtitle in between) are joined when they sit on one baseline in one
+    font size at most a word gap apart; columns and table cells are further apart than that."""
+    rows: dict[int, list[Line]] = {}
+    for ln in lines:
+        if ln.block_hint is not None and ln.spans:
+            rows.setdefault(round(ln.bbox[3] / 2), []).append(ln)
+    if all(len(r) < 2 for r in rows.values()):
+        return lines
+    merged: set[int] = set()
+    for row in rows.values():
+        if len(row) < 2:
+            continue
+        row.sort(key=lambda x: x.bbox[0])
+        for prev, ln in zip(row, row[1:], strict=False):
+            if id(prev) in merged or prev.block_hint == ln.block_hint:
+                continue
+            if prev.text.endswith("  ") or ln.text.startswith("  "):
+                continue  # runs of spaces set columns apart (typewriter tables); boxes include them
+            size = max(ln.size, prev.size, 1.0)
+            if (
+                abs(prev.size - ln.size) <= 0.05 * size
+                and abs(prev.bbox[3] - ln.bbox[3]) < 0.15 * size
+                and -0.1 * size <= ln.bbox[0] - prev.bbox[2] <= 0.5 * size
+            ):
+                if not prev.text.endswith(" ") and not ln.text.startswith(" "):
+                    prev.spans[-1].text += " "
+                # the right-hand line takes the left-hand one in (its row neighbour may go on)
+                ln.spans = prev.spans + ln.spans
+                ln.bbox = union(prev.bbox, ln.bbox)
+                ln.block_hint = prev.block_hint
+                merged.add(id(prev))
+    return [ln for ln in lines if id(ln) not in merged]
 
 
 def starts_list_item(text: str) -> bool:
@@ -209,5 +246,31 @@ def merge_code_regions(regions: list[Region]) -> list[Region]:
             out.append(reg)
         else:
             host.lines = host.lines + reg.lines
+            host.bbox = union(host.bbox, reg.bbox)
+    return out
+
+
+def attach_drop_caps(regions: list[Region]) -> list[Region]:
+    """A drop cap (one big letter beside the first lines of a paragraph) is that paragraph's first
+    letter: "T" + "his release ..." reads "This release ...", not a one-letter title."""
+    out: list[Region] = []
+    for reg in regions:
+        text = reg.text.strip()
+        host = None
+        if len(reg.lines) == 1 and len(text) == 1 and text.isalpha():
+            for other in regions:
+                if other is reg or not other.lines or other.size * 2 > reg.size:
+                    continue
+                first = other.lines[0].bbox  # lines below the cap may wrap under it
+                beside = -1 <= first[0] - reg.bbox[2] <= other.size * 1.5
+                top_aligned = reg.bbox[1] - other.size <= first[1] <= reg.bbox[3]
+                if beside and top_aligned and other.text[:1].islower():
+                    host = other
+                    break
+        if host is None:
+            out.append(reg)
+        else:
+            host.text = text + host.text
+            host.lines = reg.lines + host.lines
             host.bbox = union(host.bbox, reg.bbox)
     return out

@@ -231,6 +231,35 @@ def _line_texts(raw_line: dict) -> list[str] | None:
     return texts
 
 
+LINE_GAP_EM = 3.0
+
+
+def split_misjoined_spans(spans: list[Span]) -> list[list[Span]] | None:
+    """MuPDF joins spans into one line by drawing order. A span drawn after a jump to another row
+    (a big title word, then the small subtitle below it, then the title's next word) lands in the
+    wrong line, and a margin note can be joined to a drop cap across the gutter. A horizontal line
+    is cut where a span's vertical extent misses the extent of the part so far, or where the gap
+    before it is wider than `LINE_GAP_EM` of the smaller font (what assembly joins back across is
+    narrower). None when it is one line."""
+    parts: list[list[Span]] = [[]]
+    extent: tuple[float, float] | None = None  # vertical extent of the current part's glyphs
+    last: Span | None = None  # the current part's last span with glyphs
+    for sp in spans:
+        if not sp.text.strip():
+            parts[-1].append(sp)
+            continue
+        top, bottom = sp.bbox[1], sp.bbox[3]
+        apart = last is not None and sp.bbox[0] - last.bbox[2] > LINE_GAP_EM * min(sp.size, last.size)
+        if extent is not None and (top >= extent[1] or bottom <= extent[0] or apart):
+            parts.append([sp])
+            extent, last = (top, bottom), sp
+            continue
+        parts[-1].append(sp)
+        extent = (top, bottom) if extent is None else (min(extent[0], top), max(extent[1], bottom))
+        last = sp
+    return parts if len(parts) > 1 else None
+
+
 def _span(raw: dict, frame: Frame, text: str | None = None) -> Span:
     flags = raw["flags"]
     font = raw.get("font", "")
@@ -297,9 +326,26 @@ def extract_text(page: pymupdf.Page) -> PageText:
             dx, dy = frame.direction(tuple(raw_line.get("dir", (1, 0))))
             # Vertical text in the page's frame: rotated table headers, arXiv margin stamps.
             vertical = abs(dy) > 0.5 and abs(dx) < 0.5
-            lines.append(
-                Line(spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical)
-            )
+            stacked = split_misjoined_spans(spans) if not vertical and len(spans) > 1 else None
+            if stacked is None:
+                lines.append(
+                    Line(
+                        spans=spans, bbox=frame.rect(raw_line["bbox"]), block_hint=block_no, vertical=vertical
+                    )
+                )
+                continue
+            for part in stacked:
+                # the box of the glyphs: a space span may stretch across the gap it was cut at
+                inked = [sp for sp in part if sp.text.strip()] or part
+                box = inked[0].bbox
+                for sp in inked[1:]:
+                    box = (
+                        min(box[0], sp.bbox[0]),
+                        min(box[1], sp.bbox[1]),
+                        max(box[2], sp.bbox[2]),
+                        max(box[3], sp.bbox[3]),
+                    )
+                lines.append(Line(spans=part, bbox=box, block_hint=block_no))
     kept = drop_overprints(lines)
     if len(kept) < len(lines):
         n_chars = sum(len(_ALNUM.findall(ln.text)) for ln in kept)
