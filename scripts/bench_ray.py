@@ -133,9 +133,8 @@ def main() -> int:
         for kind in kinds:
             rates = [pages / statistics.median(r["wall_seconds"] for r in runs[(kind, n)]) for n in counts]
             steps = ", ".join(f"x{n}: {r:.2f}" for n, r in zip(counts, rates, strict=True))
-            print(
-                f"{kind}: pages/s by workers {steps} (x{counts[-1]}/x{counts[0]} = {rates[-1] / rates[0]:.2f})"
-            )
+            gain = rates[-1] / rates[0]
+            print(f"{kind}: pages/s by workers {steps} (x{counts[-1]}/x{counts[0]} = {gain:.2f})")
     return 0
 
 
