@@ -15,6 +15,7 @@ outputs, for each input NAME:
   OUT/NAME.chunks.jsonl  RAG chunks with heading path, pages and bboxes
   OUT/NAME_images/       figures
   OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
+  OUT/.docpipe/done/NAME.json    --executor ray: each finished document, for reruns from any machine
 
 exit status: 0 when every document converted (some pages may have fallen back), 1 when any
 document or input failed, when every page sent to the VLM fell back to the CPU engines, or

@@ -48,8 +48,8 @@ class _Job:
 
 def actor_spec(ray, config: Config, workers: int, docs_per_worker: int) -> ActorSpec:
     """How many actors, and what each asks for. `workers` 0: as many as the cluster has CPUs (GPUs
-    for the in-process vLLM backend, one engine per GPU). With an HTTP VLM server, the cap on
-    requests in flight is the cluster's, split over the actors (never more actors than the cap)."""
+    for the in-process vLLM backend, one engine per GPU, each with `--max-concurrency`). With an HTTP
+    VLM server, that cap is the cluster's, split over the actors (never more actors than the cap)."""
     from docpipe.scheduler.batch import choose_docs_per_worker
     from docpipe.scheduler.ray_runtime import cluster_slots
 
@@ -59,16 +59,15 @@ def actor_spec(ray, config: Config, workers: int, docs_per_worker: int) -> Actor
         raise UsageError("--backend vllm on Ray needs GPUs in the cluster (one per worker); it has none")
     count = workers if workers > 0 else cluster_slots(ray, "GPU" if gpu else "CPU")
     caps: list[int | None] = [None] * count
-    if vlm:
+    if vlm and config.vlm.backend == "openai":  # one server (or pool) for all: share its cap
         cap = config.vlm.max_concurrency
         count = min(count, cap)
         caps = [cap // count + (1 if i < cap % count else 0) for i in range(count)]
     slots = docs_per_worker
     if slots <= 0:  # by engine, as locally, from the actor's share of the requests
-        share = config.model_copy(
-            update={"vlm": config.vlm.model_copy(update={"max_concurrency": max(caps[0] or 1, 1)})}
-        )
-        slots = choose_docs_per_worker(share if vlm else config)
+        share = config.vlm.max_concurrency if caps[0] is None else caps[0]
+        vlm_share = config.vlm.model_copy(update={"max_concurrency": share})
+        slots = choose_docs_per_worker(config.model_copy(update={"vlm": vlm_share}))
     return ActorSpec(
         num_cpus=1.0,
         num_gpus=1.0 if gpu else 0.0,

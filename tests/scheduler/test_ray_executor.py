@@ -322,3 +322,46 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
     assert sorted(m.split(": ")[1] for m in recorded) == sorted(str(p) for p in folder.glob("*.pdf"))
     assert _outputs(out) == _outputs(tmp_path / "local")
     assert set(_manifest(out).values()) == {"ok"}
+
+
+class _FakeRay:
+    """Only what `actor_spec` asks of Ray: the cluster's resources."""
+
+    def __init__(self, **resources: float) -> None:
+        self.resources = resources
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self.resources
+
+
+@pytest.mark.parametrize(
+    ("settings", "workers", "resources", "want"),
+    [
+        ({}, 0, {"CPU": 6}, (6, 0.0, 1, (None,) * 6)),  # CPU engines: one actor per CPU
+        ({"vlm": {"backend": "vllm"}}, 0, {"CPU": 16, "GPU": 4}, (4, 1.0, 32, (None,) * 4)),  # own engines
+        ({"vlm": {"backend": "vllm"}}, 2, {"CPU": 16, "GPU": 4}, (2, 1.0, 32, (None,) * 2)),
+        ({"vlm": {"max_concurrency": 32}}, 3, {"CPU": 8}, (3, 0.0, 11, (11, 11, 10))),  # cap split
+        (
+            {"vlm": {"max_concurrency": 3}},
+            0,
+            {"CPU": 8},
+            (3, 0.0, 2, (1, 1, 1)),
+        ),  # no more actors than the cap
+    ],
+)
+def test_actor_spec(settings, workers, resources, want):
+    from docpipe.scheduler.ray_executor import actor_spec
+
+    overrides = {"convert": {"engine": "vlm"}} | settings if settings else {}
+    spec = actor_spec(_FakeRay(**resources), load_config(None, overrides), workers, 0)
+    assert (spec.count, spec.num_gpus, spec.slots, spec.vlm_caps) == want
+    assert spec.num_cpus == 1.0
+
+
+def test_vllm_actors_need_gpus():
+    from docpipe.errors import UsageError
+    from docpipe.scheduler.ray_executor import actor_spec
+
+    config = load_config(None, {"convert": {"engine": "vlm"}, "vlm": {"backend": "vllm"}})
+    with pytest.raises(UsageError, match="GPUs"):
+        actor_spec(_FakeRay(CPU=8), config, 0, 0)
