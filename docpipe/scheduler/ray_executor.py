@@ -160,8 +160,11 @@ class _Driver:
         self.tasks[job.actor.convert.remote(job.path, self.out, job.name, self.config)] = job
 
     def _collect(self) -> None:
-        # an actor coming into service ends the wait too: it takes documents at once
+        # An actor coming into service ends the wait too (it takes documents at once); it is put
+        # in service here, so that its `ready` is not returned again (Ray's wait may return any of
+        # the finished refs, never the finished task behind it).
         done, _ = self.ray.wait(list(self.tasks) + self.pool.starting, num_returns=1)
+        self.pool.poll()
         for ref in (r for r in done if r in self.tasks):
             job = self.tasks.pop(ref)
             try:

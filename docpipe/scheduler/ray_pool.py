@@ -83,6 +83,10 @@ class ActorPool:
         """`ready` refs of actors not yet in service (the driver waits on them with its tasks)."""
         return list(self._starting)
 
+    def poll(self) -> None:
+        """Put actors that have started since the last look into service."""
+        self._poll_started(0)
+
     def has_room(self) -> bool:
         """Whether an actor in service takes another document: its slots and one waiting, so that
         none idles between documents, and no actor is handed the work of those still starting."""

@@ -94,7 +94,7 @@ def _nodes_alive(ray) -> int:
 
 @pytest.fixture(scope="module")
 def cluster():
-    """(ray module connected as the driver, address, process group of the second node)."""
+    """(ray module connected as the driver, address, process groups of the second node and the head)."""
     # The cluster's own token (not ~/.ray/auth_token, which a local `ray.init` may have made): the
     # nodes inherit it, this process uses it as the driver.
     env = pytest.MonkeyPatch()
@@ -117,7 +117,7 @@ def cluster():
         while _nodes_alive(ray) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert _nodes_alive(ray) == 2
-        yield ray, address, groups[1]
+        yield ray, address, groups[1], groups[0]
     finally:
         if ray.is_initialized():
             ray.shutdown()
@@ -205,7 +205,7 @@ def test_without_ray_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
 
 
 def test_mixed_corpus_matches_local_then_resumes(cluster, mixed, reference, big_pdfs, tmp_path, capsys):
-    ray, address, _ = cluster
+    ray, address, *_ = cluster
     out = tmp_path / "ray"
     args = ["convert", "-q", str(mixed), "-o", str(out), "--executor", "ray", "--address", address]
     assert main([*args, "-v", "--workers", "2", *SETTINGS]) == 0
@@ -268,7 +268,7 @@ def test_vlm_actors_share_the_request_cap(cluster, tmp_path):
 
     with FakeChatServer(script) as srv:
         common = _vlm_args(srv.base_url, folder, cap=3)
-        _, address, _ = cluster
+        _, address, *_ = cluster
         on_ray = [*common, "-o", str(tmp_path / "ray"), "--executor", "ray", "--address", address]
         assert main(["convert", *on_ray, "--workers", "2"]) == 0
         peak_ray = state["peak"]
@@ -284,7 +284,7 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
     pytest.importorskip("httpx")
     from tests.engines.vlm.support_server import FakeChatServer
 
-    ray, address, node_group = cluster
+    ray, address, node_group, _ = cluster
     folder = _bench_corpus(tmp_path / "in", docs=6)
     lock = threading.Lock()
     state = {"now": 0}
@@ -322,6 +322,51 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
     assert sorted(m.split(": ")[1] for m in recorded) == sorted(str(p) for p in folder.glob("*.pdf"))
     assert _outputs(out) == _outputs(tmp_path / "local")
     assert set(_manifest(out).values()) == {"ok"}
+
+
+def _actor_processes(pgid: int) -> list[int]:
+    """Our DocWorker actors below the daemons of one node (process group `pgid`)."""
+    group = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
+                group.add(int(stat.parent.name))
+    found = []
+    for pid in _descendants(group):
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::DocWorker"):
+                found.append(pid)
+    return found
+
+
+def test_a_document_whose_worker_keeps_dying_fails_after_the_retries(cluster, tmp_path, capsys):
+    """Every attempt's actor is killed while it waits on the server: with --max-retries 1 the
+    document is recorded failed after two attempts, with the reason; --retry-failed then converts it."""
+    pytest.importorskip("httpx")
+    from tests.engines.vlm.support_server import FakeChatServer
+
+    _, address, node_group, head_group = cluster
+    folder = _bench_corpus(tmp_path / "in", docs=1)
+    state = {"kills": 0, "killing": True}
+
+    def script(body, n):
+        if state["killing"]:
+            for pid in _actor_processes(head_group) + _actor_processes(node_group):
+                state["kills"] += 1
+                os.kill(pid, signal.SIGKILL)
+        return ("reply", PAGE, "stop")
+
+    with FakeChatServer(script) as srv:
+        args = ["convert", *_vlm_args(srv.base_url, folder, cap=1), "-o", str(tmp_path / "out")]
+        args += ["--executor", "ray", "--address", address, "--workers", "1", "--max-retries", "1"]
+        assert main(args) == 1
+        assert "was lost while converting it, 2 times" in capsys.readouterr().err
+        assert state["kills"] >= 2
+        status = _manifest(tmp_path / "out")
+        assert status == {"bench_000": "failed"}
+        state["killing"] = False
+        assert main([*args, "--retry-failed"]) == 0
+    assert _manifest(tmp_path / "out") == {"bench_000": "ok"}
 
 
 class _FakeRay:
