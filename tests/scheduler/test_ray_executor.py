@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -28,6 +29,8 @@ import docpipe
 import docpipe.scheduler.batch as batch
 from docpipe.cli.main import main
 from docpipe.config import load_config
+from docpipe.model import DocumentStatus
+from docpipe.outcome import DocOutcome
 from docpipe.scheduler.batch import run_batch
 from docpipe.scheduler.ray_executor import RayOptions
 
@@ -410,3 +413,81 @@ def test_vllm_actors_need_gpus():
     config = load_config(None, {"convert": {"engine": "vlm"}, "vlm": {"backend": "vllm"}})
     with pytest.raises(UsageError, match="GPUs"):
         actor_spec(_FakeRay(CPU=8), config, 0, 0)
+
+
+class _Ref:
+    def __init__(self, value) -> None:
+        self.value = value
+
+
+class _WaitFirstStarted:
+    """A Ray stand-in whose `wait` returns a finished `ready` ref before any finished task (Ray
+    promises no order), and counts its calls: a driver that never consumes it would spin."""
+
+    class exceptions:  # noqa: N801 - the shape of ray.exceptions
+        class RayError(Exception):
+            pass
+
+        class RayTaskError(RayError):
+            cause = None
+
+    def __init__(self, started: list) -> None:
+        self.started = started
+        self.waits = 0
+
+    def wait(self, refs, num_returns=1, timeout=None):
+        self.waits += 1
+        assert self.waits < 100, "the driver keeps waiting on refs it never consumes"
+        ready = [r for r in refs if r in self.started] or list(refs)
+        return ready[:num_returns], [r for r in refs if r not in ready[:num_returns]]
+
+    def get(self, ref):
+        return ref.value
+
+
+class _OneActorPool:
+    """One actor in service, and one more whose `ready` has come back but that is not yet in service."""
+
+    def __init__(self, ray: _WaitFirstStarted) -> None:
+        self.ray = ray
+        self.ready_ref = _Ref(0)
+        ray.started.append(self.ready_ref)
+        self.spec = SimpleNamespace(count=1)
+
+        class Actor:
+            class convert:  # noqa: N801 - the shape of an actor method
+                @staticmethod
+                def remote(path, out, name, config):
+                    return _Ref(DocOutcome(path, name, DocumentStatus.ok, pages=1))
+
+        self.actor = Actor
+        self.polled = 0
+
+    @property
+    def starting(self) -> list:
+        return list(self.ray.started)
+
+    def poll(self) -> None:
+        self.polled += 1
+        self.ray.started.clear()
+
+    def has_room(self) -> bool:
+        return True
+
+    def pick(self):
+        return self.actor
+
+    def release(self, actor) -> None:
+        pass
+
+
+def test_a_started_actor_does_not_starve_the_drain(tmp_path):
+    from docpipe.scheduler.ray_executor import _Driver
+
+    ray = _WaitFirstStarted([])
+    pool = _OneActorPool(ray)
+    recorded: list[DocOutcome] = []
+    plan = iter([(tmp_path / f"d{k}.pdf", f"d{k}", None) for k in range(3)])
+    _Driver(ray, pool, tmp_path, load_config(None, {}), recorded.append, 0).run(plan)
+    assert [o.name for o in recorded] == ["d0", "d1", "d2"]
+    assert pool.polled >= 1
