@@ -52,15 +52,30 @@ def convert_to(
     workers: int = 1,
     progress: bool = False,
     docs_per_worker: int = 0,
+    executor: str = "local",
+    address: str | None = None,
+    max_retries: int = 2,
 ):
     """Convert files, folders or globs into OUT (Markdown, JSON, chunks, images); returns the batch
     summary. Finished documents recorded in OUT/.docpipe/manifest.sqlite are skipped.
-    `docs_per_worker`: documents each worker converts at once (0: by engine, see `docpipe convert -h`)."""
+    `docs_per_worker`: documents each worker converts at once (0: by engine, see `docpipe convert -h`).
+    `executor="ray"`: Ray actors convert (`address` of the cluster, None for a local Ray instance;
+    `workers` 0 for one per CPU of the cluster; `max_retries` when a worker or node is lost)."""
     from docpipe.scheduler.batch import run_batch
+    from docpipe.scheduler.ray_executor import RayOptions
 
+    if executor not in ("local", "ray"):
+        raise ValueError(f"executor must be 'local' or 'ray', not {executor!r}")
+    ray = RayOptions(address, max_retries) if executor == "ray" else None
     cfg = _config(config, engine, overrides)
     return run_batch(
-        list(inputs), Path(out_dir), cfg, workers=workers, progress=progress, docs_per_worker=docs_per_worker
+        list(inputs),
+        Path(out_dir),
+        cfg,
+        workers=workers,
+        progress=progress,
+        docs_per_worker=docs_per_worker,
+        ray=ray,
     )
 
 

@@ -3,8 +3,9 @@
     python -m docpipe.bench.child REQUEST.json   -> prints one JSON result line on stdout
 
 The request names the tool ("docpipe" or "pymupdf4llm"), the input files and, for docpipe, the
-config, the worker count and an output folder. Peak memory is the largest resident set of this
-process and of any worker process it waited for (getrusage of self and children).
+config, the worker count, an output folder and the executor ("local", or "ray" with an address).
+Peak memory is the largest resident set of this process and of any worker process it waited for
+(getrusage of self and children; Ray's actors are not among them).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def run_docpipe(req: dict) -> dict:
     from docpipe.scheduler.batch import run_batch
 
     config = Config.model_validate(req["config"])
-    t0 = time.perf_counter()
+    ray = None
+    if req.get("executor") == "ray":
+        from docpipe.scheduler.ray_executor import RayOptions
+
+        ray = RayOptions(address=req.get("address"))
+    t0 = time.perf_counter()  # a Ray instance this run starts is part of its time
     summary = run_batch(
         req["inputs"],
         Path(req["out"]),
@@ -36,6 +42,7 @@ def run_docpipe(req: dict) -> dict:
         workers=req["workers"],
         force=True,
         docs_per_worker=req.get("docs_per_worker", 0),
+        ray=ray,
     )
     wall = time.perf_counter() - t0
     stages: dict[str, float] = {}

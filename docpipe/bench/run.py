@@ -150,14 +150,17 @@ def run_bench(
     progress=None,
     vlm_sim: SimConfig | None = None,
     docs_per_worker: int = 0,
+    executor: dict | None = None,
 ) -> list[ToolResult]:
     """With `vlm_sim`, a simulated vLLM server runs on a thread of this process for the whole
-    bench, docpipe's VLM engine is pointed at it, and each docpipe run records its statistics."""
+    bench, docpipe's VLM engine is pointed at it, and each docpipe run records its statistics.
+    `executor`: where docpipe converts, `{"executor": "ray", "address": ...}` (default: local)."""
     files = [str(p) for p in input_paths(inputs)]
     if not files:
         raise FileNotFoundError("no PDF or image files among the inputs")
+    parallel = (workers, docs_per_worker, executor or {})
     if vlm_sim is None:
-        return _run_bench(files, config, (workers, docs_per_worker), baseline, repeat, progress, None)
+        return _run_bench(files, config, parallel, baseline, repeat, progress, None)
     from docpipe.bench.vlm_simulator import SimServer
 
     with SimServer(vlm_sim) as sim:
@@ -165,11 +168,11 @@ def run_bench(
         # every page goes to the simulated engine: that is what is measured
         convert = config.convert.model_copy(update={"engine": "vlm"})
         config = config.model_copy(update={"vlm": vlm, "convert": convert})
-        return _run_bench(files, config, (workers, docs_per_worker), baseline, repeat, progress, sim)
+        return _run_bench(files, config, parallel, baseline, repeat, progress, sim)
 
 
 def _run_bench(files, config, parallel, baseline, repeat, progress, sim) -> list[ToolResult]:
-    workers, docs_per_worker = parallel
+    workers, docs_per_worker, executor = parallel
     results = [ToolResult("docpipe")] + ([ToolResult(baseline)] if baseline else [])
     with tempfile.TemporaryDirectory(prefix="docpipe-bench-") as tmp:
         for i in range(repeat):
@@ -181,7 +184,7 @@ def _run_bench(files, config, parallel, baseline, repeat, progress, sim) -> list
                         "workers": workers,
                         "docs_per_worker": docs_per_worker,
                         "out": f"{tmp}/out{i}",
-                    }
+                    } | executor
                 if progress:
                     progress(f"run {i + 1}/{repeat}: {res.tool} on {len(files)} files")
                 if sim is not None and res.tool == "docpipe":

@@ -15,6 +15,7 @@ outputs, for each input NAME:
   OUT/NAME.chunks.jsonl  RAG chunks with heading path, pages and bboxes
   OUT/NAME_images/       figures
   OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
+  OUT/.docpipe/done/NAME.json    --executor ray: each finished document, for reruns from any machine
 
 exit status: 0 when every document converted (some pages may have fallen back), 1 when any
 document or input failed, when every page sent to the VLM fell back to the CPU engines, or
@@ -50,10 +51,47 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="documents each worker converts at once (default: 1, or with --engine vlm enough to keep "
         "--max-concurrency requests in flight across document ends)",
     )
+    add_executor_arguments(p)
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="--executor ray: times a document is sent to another worker when its worker or node is "
+        "lost, before it is recorded failed (default 2)",
+    )
     p.add_argument("--force", action="store_true", help="reconvert documents the manifest says are done")
     p.add_argument("--retry-failed", action="store_true", help="retry documents that failed before")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def add_executor_arguments(p: argparse.ArgumentParser) -> None:
+    """Where documents are converted; shared by `convert` and `bench`."""
+    p.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="local (default): worker processes on this machine; ray: Ray actors on a cluster "
+        "(pip install 'docpipe[ray]'; OUT and the inputs on a filesystem every node sees)",
+    )
+    p.add_argument(
+        "--address",
+        help="--executor ray: the cluster to join (auto, HOST:PORT, ray://HOST:PORT); default: start a "
+        "local Ray instance on this machine",
+    )
+
+
+def ray_options(args: argparse.Namespace):
+    """The Ray executor's options when `--executor ray`, else None (`--address` alone is an error)."""
+    from docpipe.errors import UsageError
+    from docpipe.scheduler.ray_executor import RayOptions
+
+    if args.executor != "ray":
+        if args.address:
+            raise UsageError("--address is for --executor ray")
+        return None
+    return RayOptions(address=args.address, max_retries=max(0, getattr(args, "max_retries", 2)))
 
 
 def add_config_arguments(p: argparse.ArgumentParser) -> None:
@@ -168,6 +206,9 @@ def run(args: argparse.Namespace) -> int:
         # process, whose documents overlap on threads (--docs-per-worker), keeps it busy.
         workers = 1
     try:
+        ray = ray_options(args)
+        if ray is not None:  # 0: as many workers as the cluster has CPUs (GPUs for --backend vllm)
+            workers = args.workers
         summary = run_batch(
             args.inputs,
             args.out,
@@ -177,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             retry_failed=args.retry_failed,
             docs_per_worker=args.docs_per_worker,
+            ray=ray,
         )
     except (FileNotFoundError, UsageError) as exc:
         print(f"docpipe: {exc}", file=sys.stderr)

@@ -27,6 +27,7 @@ from docpipe.outcome import DocOutcome
 from docpipe.recognition import Engines
 from docpipe.scheduler.manifest import Manifest
 from docpipe.scheduler.out_lock import OutLock
+from docpipe.scheduler.ray_executor import RayOptions
 from docpipe.scheduler.workers import WorkerDied, WorkerPool
 from docpipe.sources.discover import InputProblem, check_inputs, iter_inputs
 from docpipe.util import mupdf_lock
@@ -304,15 +305,21 @@ def run_batch(
     retry_failed: bool = False,
     state: WorkerState | None = None,
     docs_per_worker: int = 0,
+    ray: RayOptions | None = None,
 ) -> BatchSummary:
     """`state`: with `workers <= 1`, the engines of this process; pass the same one to several
     batches to load the models once. `docs_per_worker`: documents each worker (or, with
     `workers <= 1`, this process) converts at once; 0 chooses by engine (`choose_docs_per_worker`).
+    `ray`: convert on Ray actors instead (`scheduler.ray_executor`; `workers` 0 sizes to the cluster).
     Raises UsageError (OUT unusable or in use by another run) and FileNotFoundError (an input that
     names nothing) before any work starts."""
     from docpipe.writers.outputs import remove_stale_temporaries
 
     check_inputs(inputs)
+    if ray is not None:  # a missing Ray is a usage error before anything is written
+        from docpipe.scheduler.ray_runtime import import_ray
+
+        import_ray(local=ray.address is None)
     _check_out_dir(out_dir)
     summary = BatchSummary()
     t0 = time.perf_counter()
@@ -346,6 +353,7 @@ def run_batch(
                 manifest,
                 summary,
                 docs_per_worker,
+                ray,
             )
         except DiskFull as exc:
             summary.disk_full = _disk_full_note(exc)
@@ -363,7 +371,18 @@ def run_batch(
 
 
 def _run(
-    inputs, out_dir, config, workers, progress, force, retry_failed, state, manifest, summary, docs_per_worker
+    inputs,
+    out_dir,
+    config,
+    workers,
+    progress,
+    force,
+    retry_failed,
+    state,
+    manifest,
+    summary,
+    docs_per_worker,
+    ray=None,
 ) -> None:
     state = state or WorkerState()  # workers <= 1: this process converts
     t0 = time.perf_counter()
@@ -408,13 +427,32 @@ def _run(
     try:
         plan = _plan(inputs, manifest, config, force, retry_failed)
         slots = choose_docs_per_worker(config, docs_per_worker)
-        if workers <= 1:
+        if ray is not None:
+            _run_on_ray(plan, out_dir, config, manifest, record, workers, docs_per_worker, force, ray)
+        elif workers <= 1:
             _run_local(plan, slots, out_dir, config, state, record)
         else:
             _run_pool(plan, workers, slots, out_dir, config, record)
     finally:
         if bar is not None:
             bar.close()
+
+
+def _run_on_ray(plan, out_dir, config, manifest, record, workers, docs_per_worker, force, options) -> None:
+    """The Ray executor, planned and recorded as locally; documents another machine's run finished
+    (their done-markers) are skipped, and each document recorded gets its marker."""
+    from docpipe.scheduler.done_markers import skip_marked, write_marker
+    from docpipe.scheduler.ray_executor import run_ray
+
+    config_hash = config.hash()
+
+    def record_marked(outcome: DocOutcome) -> None:
+        record(outcome)
+        if not outcome.previous:  # after the manifest: a marker means outputs and record are done
+            write_marker(out_dir, outcome, config_hash)
+
+    marked = skip_marked(plan, out_dir, manifest, config, force)
+    run_ray(marked, out_dir, config, record_marked, workers, docs_per_worker, options)
 
 
 DIED = "a worker process died while converting it (a crash in native code, or out of memory)"
