@@ -152,7 +152,7 @@ class FigureTextReader:
         if not quads:
             return []
         fx, fy = w / det.shape[1], h / det.shape[0]
-        quads = [q * np.array([fx, fy], dtype=np.float32) for q in quads]
+        quads = merge_vertical([q * np.array([fx, fy], dtype=np.float32) for q in quads])
         crops, tall = [], []
         for q in quads:
             crop = crop_line(rec, q)
@@ -179,6 +179,38 @@ class FigureTextReader:
             )
             out.append((tuple(min(1.0, max(0.0, v)) for v in box), text, r.confidence))
         return out
+
+
+def merge_vertical(quads: list[np.ndarray]) -> list[np.ndarray]:
+    """Join the pieces of sideways text into one box. The detector, trained on horizontal lines,
+    cuts a sideways label ("WFC Score" up a chart's axis) into a tall box and letter-sized ones
+    stacked above or below it; read one by one they are letters in no order."""
+    boxes = [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())) for q in quads]
+    used = [False] * len(boxes)
+    out: list[np.ndarray] = []
+    for i, b in enumerate(boxes):
+        if used[i] or (b[3] - b[1]) <= VERTICAL * (b[2] - b[0]):
+            continue
+        x0, y0, x1, y1 = b
+        members = [i]
+        grown = True
+        while grown:
+            grown = False
+            for j, c in enumerate(boxes):
+                if used[j] or j in members:
+                    continue
+                w = min(x1 - x0, c[2] - c[0])
+                across = min(x1, c[2]) - max(x0, c[0])
+                gap = max(c[1] - y1, y0 - c[3])
+                if c[3] - c[1] >= 0.8 * (c[2] - c[0]) and across >= 0.6 * w and gap <= 0.8 * (x1 - x0):
+                    members.append(j)
+                    x0, y0, x1, y1 = min(x0, c[0]), min(y0, c[1]), max(x1, c[2]), max(y1, c[3])
+                    grown = True
+        if len(members) > 1:
+            for j in members:
+                used[j] = True
+            out.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32))
+    return out + [q for q, u in zip(quads, used, strict=True) if not u]
 
 
 def _plausible(text: str, confidence: float) -> bool:
