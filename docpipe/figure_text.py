@@ -138,7 +138,10 @@ class FigureTextReader:
         sx, sy = w / rect.width, h / rect.height
         for m in masks:  # text-layer words: already exact, not to be detected again
             x0, y0 = int((m.x0 - rect.x0 - MASK_PAD_PT) * sx), int((m.y0 - rect.y0 - MASK_PAD_PT) * sy)
-            x1, y1 = int((m.x1 - rect.x0 + MASK_PAD_PT) * sx) + 1, int((m.y1 - rect.y0 + MASK_PAD_PT) * sy) + 1
+            x1, y1 = (
+                int((m.x1 - rect.x0 + MASK_PAD_PT) * sx) + 1,
+                int((m.y1 - rect.y0 + MASK_PAD_PT) * sy) + 1,
+            )
             rec[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
         if float(rec.std()) < MIN_CONTRAST:
             return []
@@ -185,7 +188,10 @@ def merge_vertical(quads: list[np.ndarray]) -> list[np.ndarray]:
     """Join the pieces of sideways text into one box. The detector, trained on horizontal lines,
     cuts a sideways label ("WFC Score" up a chart's axis) into a tall box and letter-sized ones
     stacked above or below it; read one by one they are letters in no order."""
-    boxes = [(float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max())) for q in quads]
+    boxes = [
+        (float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()))
+        for q in quads
+    ]
     used = [False] * len(boxes)
     out: list[np.ndarray] = []
     for i, b in enumerate(boxes):
@@ -264,7 +270,9 @@ def _rec_dpi(rect: pymupdf.Rect, native: float) -> float:
 
 def _render(page: pymupdf.Page, rect: pymupdf.Rect, dpi: float) -> np.ndarray:
     zoom = dpi / 72.0
-    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), clip=rect, colorspace=pymupdf.csGRAY, alpha=False)
+    pix = page.get_pixmap(
+        matrix=pymupdf.Matrix(zoom, zoom), clip=rect, colorspace=pymupdf.csGRAY, alpha=False
+    )
     arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
     return arr.copy()
 
