@@ -25,6 +25,7 @@ import numpy as np
 import pymupdf
 
 from docpipe.errors import MissingExtra
+from docpipe.figure_lines import recognise_lines
 from docpipe.model import BlockType, FigureTextLine, PageResult
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class FigureTextReader:
                         self.unavailable = str(exc)
                         log.warning("docpipe: figure text left out: %s", exc)
                         return
-                block.figure.text_lines = group_lines(lines)
+                block.figure.text_lines = group_lines(_distinct(lines))
 
     def _read_image(
         self, page: pymupdf.Page, image: PlacedImage, words: list[pymupdf.Rect]
@@ -170,7 +171,7 @@ class FigureTextReader:
                 if p > 0.5:
                     crops[i] = np.ascontiguousarray(np.rot90(crops[i], k=2))
         out: list[NormLine] = []
-        for q, r in zip(quads, models.recognise(crops), strict=True):
+        for q, r in zip(quads, recognise_lines(models, crops), strict=True):
             text = " ".join(r.text.split())
             if not _plausible(text, r.confidence):
                 continue
@@ -217,6 +218,17 @@ def merge_vertical(quads: list[np.ndarray]) -> list[np.ndarray]:
                 used[j] = True
             out.append(np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32))
     return out + [q for q, u in zip(quads, used, strict=True) if not u]
+
+
+def _distinct(lines: list[tuple[pymupdf.Rect, str, float]]) -> list[tuple[pymupdf.Rect, str, float]]:
+    """One of each line read twice: producers stack copies of an image (a logo drawn four times for
+    a bolder look), and overlapping images of one figure show the same words."""
+    kept: list[tuple[pymupdf.Rect, str, float]] = []
+    for line in sorted(lines, key=lambda x: -x[2]):
+        rect, text = line[0], line[1]
+        if not any(k[1] == text and abs(rect & k[0]) > 0.5 * min(abs(rect), abs(k[0])) for k in kept):
+            kept.append(line)
+    return kept
 
 
 def _plausible(text: str, confidence: float) -> bool:

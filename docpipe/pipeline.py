@@ -123,13 +123,13 @@ def iter_windows(
         t1 = time.perf_counter()
         read_figures(doc, pages, src.path.name, config.convert.chem, typed)
         t2 = time.perf_counter()
+        _add(timings, "assemble", t1 - t0)
+        _add(timings, "figures", t2 - t1)
         if figure_text is not None:
             figure_text.read_pages(doc, pages, typed)
             _add(timings, "figure_text", time.perf_counter() - t2)
             t2 = time.perf_counter()
         images = figure_images(doc, pages, config.convert.image_dpi, crops) if with_images else {}
-        _add(timings, "assemble", t1 - t0)
-        _add(timings, "figures", t2 - t1)
         _add(timings, "images", time.perf_counter() - t2)
         for p in pages:  # recognition time per engine (a page that fell back counts as its CPU engine)
             _add(timings, "route", p.timings.get("route", 0.0))
