@@ -6,9 +6,8 @@ every crop is padded to that width: a chart's thirty tick labels cost thirty ful
 short crops are laid side by side, white gaps between them, in strips of about a long line's width,
 and each strip is read once; the CTC decoder's time steps fall at known x positions, so every
 character is handed back to the crop it was read from. Long crops are read as the engine reads them.
-Crops are also narrowed a little before reading: the recognizer's time step is 8 pixels and a glyph
-at 48 pixels of height spans four or more of them, more than it needs (a quarter less width, a
-quarter less time, the same text on print tested).
+Crops keep their aspect ratio: narrowed to save time, doubled letters and dots ("Fill",
+"...") fall into one time step of the CTC decoder and collapse into one.
 """
 
 from __future__ import annotations
@@ -21,7 +20,6 @@ import cv2
 import numpy as np
 
 REC_HEIGHT = 48
-SQUEEZE = 0.75  # width kept when a crop is scaled to the recognizer's height
 SHORT = 320  # crops narrower than this (at REC_HEIGHT) share strips
 GAP = 40  # white pixels between packed crops: wider than a word space, so no text runs across
 STRIP = 1600  # width of a packed strip
@@ -35,7 +33,7 @@ class Read:
 
 def _scaled(crop: np.ndarray) -> np.ndarray:
     h, w = crop.shape[:2]
-    width = max(1, int(round(w * REC_HEIGHT / max(h, 1) * SQUEEZE)))
+    width = max(1, int(round(w * REC_HEIGHT / max(h, 1))))
     return cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_AREA)
 
 

@@ -238,3 +238,23 @@ def test_a_page_sized_scan_keeps_its_text_layer_in_the_body(tmp_path):
     doc.save(tmp_path / "scan.pdf")
     md = docpipe.to_markdown(docpipe.convert(tmp_path / "scan.pdf"))
     assert "President and Vice President" in md and "Railroad Commissioner" in md
+
+
+def test_short_lines_packed_in_one_strip_read_as_alone():
+    from docpipe.engines.ocr import shared_models
+    from docpipe.figure_lines import recognise_lines
+
+    labels = ["35", "Control", "Time", "2.25 pt", "WFC Score", "More Arrows..."]
+    sentence = "This sentence is long enough to be read on its own strip"
+    crops = []
+    for label in [*labels, sentence]:  # tight crops, as the detector cuts them
+        src = pymupdf.open()
+        page = src.new_page(width=10 + 8 * len(label), height=24)
+        page.insert_text((4, 17), label, fontsize=13, fontname="helv")
+        pix = page.get_pixmap(dpi=150, colorspace=pymupdf.csGRAY)
+        crops.append(np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.width).copy())
+        src.close()
+    got = recognise_lines(shared_models(2), crops)
+    assert [r.text for r in got[:-1]] == labels
+    assert got[-1].text == sentence
+    assert all(r.confidence > 0.8 for r in got)
