@@ -104,7 +104,8 @@ class FigureTextReader:
         over = [w for w in words if _centre_in(w, rect)]
         if len(over) >= READ_ALREADY_WORDS:
             return []
-        key = (xref, round(rect.width), round(rect.height))
+        # the same image placed alike: the same words at the same places relative to its box
+        key = (xref, round(rect.width), round(rect.height), image.placement)
         norm = self.cache.get(key) if xref and not over else None
         if norm is None:
             norm = self._ocr(page, rect, image.dpi, over)
@@ -248,6 +249,7 @@ class PlacedImage:
     xref: int  # 0 for inline images
     rect: pymupdf.Rect  # on the page, clipped to it
     dpi: float  # the image's own pixels per inch as placed
+    placement: tuple[float, ...] = ()  # scale, turn and flip of the placement (transform a, b, c, d)
 
 
 def _candidate_images(page: pymupdf.Page) -> list[PlacedImage]:
@@ -267,7 +269,8 @@ def _candidate_images(page: pymupdf.Page) -> list[PlacedImage]:
         seen.add(key)
         full = pymupdf.Rect(info["bbox"])
         dpi = 72 * min(info["width"] / max(full.width, 1e-3), info["height"] / max(full.height, 1e-3))
-        out.append(PlacedImage(xref, rect, dpi))
+        placement = tuple(round(float(v), 1) for v in tuple(info.get("transform") or ())[:4])
+        out.append(PlacedImage(xref, rect, dpi, placement))
     return out
 
 
