@@ -27,6 +27,7 @@ class ConvertConfig(_Section):
     extract_images: bool = True
     image_dpi: int = Field(150, ge=36, le=600)
     chem: Literal["off", "auto", "on"] = "auto"
+    figure_text: Literal["markdown", "json", "off"] = "markdown"
     max_pages_in_flight: int = Field(64, ge=1, le=100_000, description="pages assembled and held at once")
     password: str = ""
 

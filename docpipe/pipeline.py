@@ -19,6 +19,7 @@ from docpipe.assemble.build import Assembler
 from docpipe.config import Config
 from docpipe.errors import InputError
 from docpipe.figure_pass import figure_images, read_figures
+from docpipe.figure_text import FigureTextReader
 from docpipe.model import Document, EngineInfo, PageResult, SourceInfo
 from docpipe.model.raw import RawPage
 from docpipe.outcome import DocOutcome, PageTally
@@ -110,6 +111,8 @@ def iter_windows(
     Only a few windows of pages (and their pixels) are alive at once."""
     doc, timings = src.doc, src.timings
     assembler = Assembler()
+    # one per document: an image repeated on many pages (a logo) is read once
+    figure_text = FigureTextReader.for_engines(engines) if config.convert.figure_text != "off" else None
     windows = raw_windows(src, engines) if raw_windows else _local_windows(src, engines, progress)
     for raw_pages in windows:
         t0 = time.perf_counter()
@@ -120,9 +123,13 @@ def iter_windows(
         t1 = time.perf_counter()
         read_figures(doc, pages, src.path.name, config.convert.chem, typed)
         t2 = time.perf_counter()
-        images = figure_images(doc, pages, config.convert.image_dpi, crops) if with_images else {}
         _add(timings, "assemble", t1 - t0)
         _add(timings, "figures", t2 - t1)
+        if figure_text is not None:
+            figure_text.read_pages(doc, pages, typed)
+            _add(timings, "figure_text", time.perf_counter() - t2)
+            t2 = time.perf_counter()
+        images = figure_images(doc, pages, config.convert.image_dpi, crops) if with_images else {}
         _add(timings, "images", time.perf_counter() - t2)
         for p in pages:  # recognition time per engine (a page that fell back counts as its CPU engine)
             _add(timings, "route", p.timings.get("route", 0.0))

@@ -38,6 +38,7 @@ _ALNUM = re.compile(r"[^\W_]")
 # `partial`, never `ok`. Small pages are left alone: a few stray glyphs are not a loss worth a flag.
 LOSS_RATIO = 0.5
 LOSS_MIN_CHARS = 100
+BACKGROUND_SHARE = 0.8  # of the page area: an image this big is the page (a scan), not a figure on it
 
 
 def output_chars(blocks: list[Block]) -> int:
@@ -111,10 +112,18 @@ def _regions_for_page(raw: RawPage, vocab: set[str]) -> list[Region]:
             reg.text = join_lines([inline_math(ln) for ln in reg.lines], vocab)
     regions = mark_formulas(attach_drop_caps([r for r in regions if r.text]), raw.rules) + vertical
     figures = [Region(bbox=im.bbox, image=im, type=BlockType.figure) for im in cluster_images(raw.images)]
-    regions = absorb_figure_labels(regions, figures)
+    # An image under (nearly) the whole page is a scan's background, its text layer the page's text,
+    # not labels of a figure.
+    page_area = raw.width * raw.height
+    hosts = [f for f in figures if _area(f.bbox) < BACKGROUND_SHARE * page_area]
+    regions = absorb_figure_labels(regions, hosts)
     regions += [Region(bbox=t.bbox, table=t.data, type=BlockType.table) for t in raw.tables]
     regions += [Region(bbox=bbox, table=data, type=BlockType.table) for bbox, data in stream]
     return regions + figures
+
+
+def _area(bbox: tuple[float, float, float, float]) -> float:
+    return max(0.0, bbox[2] - bbox[0]) * max(0.0, bbox[3] - bbox[1])
 
 
 def _code_text(reg: Region) -> str:

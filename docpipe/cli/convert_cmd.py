@@ -13,7 +13,8 @@ outputs, for each input NAME:
   OUT/NAME.md            Markdown (running headers/footers left out)
   OUT/NAME.json          the Document: pages, typed blocks with bboxes, tables, status; see `docpipe schema`
   OUT/NAME.chunks.jsonl  RAG chunks with heading path, pages and bboxes
-  OUT/NAME_images/       figures
+  OUT/NAME_images/       figures (words OCR read inside them are in the JSON, the chunks and, unless
+                         --figure-text json|off, NAME.md as "> ..." lines below the image)
   OUT/.docpipe/manifest.sqlite   what is done; rerunning the same command skips finished documents
   OUT/.docpipe/done/NAME.json    --executor ray: each finished document, for reruns from any machine
 
@@ -109,6 +110,13 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
         help="read chemical structure figures into SMILES with OSRA: auto (default) only figures that look "
         "like structure diagrams",
     )
+    p.add_argument(
+        "--figure-text",
+        choices=["markdown", "json", "off"],
+        help="words inside raster figures (charts, diagrams, screenshots), read with OCR: markdown "
+        "(default: in the JSON, the chunks, and NAME.md below the figure as quoted lines), json "
+        "(JSON and chunks only), off (not read; fastest)",
+    )
     p.add_argument("--config", type=Path, help="TOML file layered over configs/default.toml")
     p.add_argument(
         "--set",
@@ -159,6 +167,8 @@ def config_from_args(args: argparse.Namespace) -> Config:
         conv["password"] = args.password
     if getattr(args, "chem", None):
         conv["chem"] = args.chem
+    if getattr(args, "figure_text", None):
+        conv["figure_text"] = args.figure_text
     if getattr(args, "no_images", False):
         conv["extract_images"] = False
     vlm = {

@@ -84,10 +84,24 @@ class ChartData(_Model):
     caption: str | None = None
 
 
+class FigureTextLine(_Model):
+    text: str
+    bbox: BBox
+    confidence: float = Field(ge=0.0, le=1.0, description="recogniser confidence")
+    group: int = Field(
+        0, ge=0, description="lines with the same number form one paragraph-like group (a label, a box)"
+    )
+
+
 class FigureData(_Model):
     image_path: str | None = Field(None, description="path of the saved image, relative to the JSON")
     caption: str | None = None
     kind: str | None = Field(None, description="chart, photo, diagram, chemical_structure, ...")
+    text_lines: list[FigureTextLine] = Field(
+        default_factory=list,
+        description="words read by OCR inside the figure's raster images (not those of the text layer, "
+        "which are in the block's text), one entry per line, in reading order",
+    )
 
 
 class Block(_Model):

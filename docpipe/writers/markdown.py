@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from docpipe.model import FURNITURE, Block, BlockType, Document, PageResult
+from docpipe.model import FURNITURE, Block, BlockType, Document, FigureTextLine, PageResult
 from docpipe.util.safe_markup import TAG_LIKE, escape_tag_like, neutralise_markdown_links
 from docpipe.writers.tables import to_markdown as table_to_markdown
 
@@ -52,7 +52,25 @@ def _link(path: str) -> str:
     return quote(path, safe="/")
 
 
-def block_to_markdown(block: Block) -> str:
+def figure_text_markdown(lines: list[FigureTextLine]) -> list[str]:
+    """The words OCR read inside a figure: one blockquote paragraph per group of lines, in reading
+    order; a line ending in a hyphen joins the next without a space when that one goes on in lower
+    case (a word broken across lines)."""
+    groups: dict[int, str] = {}
+    for line in lines:
+        text = line.text.strip()
+        prev = groups.get(line.group)
+        if prev is None:
+            groups[line.group] = text
+        elif prev.endswith("-") and text[:1].islower():
+            groups[line.group] = prev[:-1] + text
+        else:
+            groups[line.group] = f"{prev} {text}"
+    return [f"> {safe_text(g)}" for g in groups.values() if g]
+
+
+def block_to_markdown(block: Block, figure_text: bool = True) -> str:
+    """`figure_text`: write the words OCR read inside figures below their image link."""
     t = block.type
     if t is BlockType.code:
         return fenced(block.text)
@@ -83,25 +101,36 @@ def block_to_markdown(block: Block) -> str:
             parts.append(f"![{_alt((fig.caption or 'figure')[:80])}]({_link(fig.image_path)})")
         if t is BlockType.chart and block.chart and block.chart.data is not None:
             parts.append(table_to_markdown(block.chart.data))
-        # block.text of a figure holds the labels drawn inside it: JSON only, not body text
+        if fig and figure_text:
+            parts += figure_text_markdown(fig.text_lines)
+        # block.text of a figure holds the text-layer labels drawn inside it: JSON only, not body text
         return "\n\n".join(parts)
     if t is BlockType.caption:
         return f"*{text}*" if text else ""
     return text
 
 
-def page_markdown(page: PageResult) -> list[str]:
+def page_markdown(page: PageResult, figure_text: bool = True) -> list[str]:
     """The Markdown pieces of one page's body blocks (to be joined by blank lines)."""
     out = []
     for block in page.blocks:
         if block.type in FURNITURE:
             continue
-        md = block_to_markdown(block)
+        md = block_to_markdown(block, figure_text)
         if md:
             out.append(md)
     return out
 
 
-def to_markdown(doc: Document) -> str:
-    parts = [md for page in doc.pages for md in page_markdown(page)]
+def figure_text_wanted(config: dict) -> bool:
+    """Whether a document's recorded configuration puts figure words into its Markdown."""
+    return config.get("convert", {}).get("figure_text", "markdown") == "markdown"
+
+
+def to_markdown(doc: Document, figure_text: bool | None = None) -> str:
+    """`figure_text`: words read inside figures below their image links; None: as the document's
+    recorded configuration says (`convert.figure_text`)."""
+    if figure_text is None:
+        figure_text = figure_text_wanted(doc.engine.config)
+    parts = [md for page in doc.pages for md in page_markdown(page, figure_text)]
     return "\n\n".join(parts) + "\n" if parts else ""

@@ -16,7 +16,7 @@ from pathlib import Path
 from docpipe.model import Document, DocumentStatus, PageResult
 from docpipe.writers.atomic import make_temporary, write_bytes_atomic
 from docpipe.writers.chunks import Chunker
-from docpipe.writers.markdown import page_markdown
+from docpipe.writers.markdown import figure_text_wanted, page_markdown
 
 
 @dataclass
@@ -36,6 +36,7 @@ def output_paths(out_dir: Path, name: str) -> tuple[Path, Path, Path, Path]:
 
 class DocumentWriter:
     def __init__(self, out_dir: Path, name: str, header: Document, max_chunk_tokens: int = 512) -> None:
+        """Whether figure words go into NAME.md follows the configuration recorded in `header`."""
         out_dir.mkdir(parents=True, exist_ok=True)
         self.md_path, self.json_path, self.chunks_path, self.img_dir = output_paths(out_dir, name)
         self._tmp: dict[Path, Path] = {}
@@ -44,6 +45,7 @@ class DocumentWriter:
         self._chunks = self._open(self.chunks_path)
         self._chunker = Chunker(header.doc_id, max_chunk_tokens)
         self._first_md = True
+        self._figure_text = figure_text_wanted(header.engine.config)
         self._first_page = True
         # Every field but pages/status/error is known up front; those three close the object.
         head = header.model_dump(mode="json", exclude={"pages", "status", "error"})
@@ -63,7 +65,7 @@ class DocumentWriter:
                 img_path = self.img_dir / f"{block.id}.{blob.ext}"
                 write_bytes_atomic(img_path, blob.data)
                 block.figure.image_path = f"{self.img_dir.name}/{img_path.name}"
-            for md in page_markdown(page):
+            for md in page_markdown(page, self._figure_text):
                 self._md.write(md if self._first_md else "\n\n" + md)
                 self._first_md = False
             for chunk in self._chunker.feed(page):

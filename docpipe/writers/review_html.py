@@ -267,6 +267,9 @@ def _block_content(block: Block) -> str:
         parts = [(k, v) for k, v in (("kind", f.kind), ("image", f.image_path), ("caption", f.caption)) if v]
         if parts:
             out.append("<div class='m'>" + " · ".join(f"{k}: {esc(v)}" for k, v in parts) + "</div>")
+        if f.text_lines:
+            read = " / ".join(f"{line.text} ({line.confidence:.2f})" for line in f.text_lines)
+            out.append(f"<div class='m'>words read in the image: {esc(_CONTROL.sub('', read))}</div>")
     if block.text and block.table is None:
         out.append(f"<div class='tx'>{esc(block.text)}</div>")
     return "".join(out)

@@ -110,6 +110,10 @@ def test_schema_command_prints_the_document_schema():
     schema = json.loads(proc.stdout)
     assert schema["title"] == "Document" and "pages" in schema["properties"]
     jsonschema.Draft202012Validator.check_schema(schema)
+    # words read inside figures: a list of lines with text, box, confidence and group
+    lines = schema["$defs"]["FigureData"]["properties"]["text_lines"]
+    assert lines["items"] == {"$ref": "#/$defs/FigureTextLine"}
+    assert set(schema["$defs"]["FigureTextLine"]["required"]) == {"text", "bbox", "confidence"}
 
 
 def test_rerun_reports_earlier_failures_and_retry_failed_retries(pdfs, tmp_path, capsys):
