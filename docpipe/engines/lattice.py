@@ -138,9 +138,7 @@ def _merge_doubles(segs: list[_Seg]) -> tuple[list[_Seg], list[float]]:
     for v in _snap([s.pos for s in segs]):
         if not kept or v - kept[-1] > DOUBLE:
             kept.append(v)
-    moved = [
-        _Seg(s.horizontal, min(kept, key=lambda k: abs(k - s.pos)), s.lo, s.hi) for s in segs
-    ]
+    moved = [_Seg(s.horizontal, min(kept, key=lambda k: abs(k - s.pos)), s.lo, s.hi) for s in segs]
     return moved, kept
 
 

@@ -39,6 +39,19 @@ def _nearest(edges: list[float], v: float) -> int:
     return min(range(len(edges)), key=lambda k: abs(edges[k] - v))
 
 
+def _finder_cell(cell, row: int, col: int, rs: int, cs: int, header_rows: int, bbox) -> TableCell:
+    """One of the finder's placed cells, as docpipe's cell."""
+    return TableCell(
+        row=row,
+        col=col,
+        row_span=rs,
+        col_span=cs,
+        text=_clean(cell.text),
+        is_header=getattr(cell, "tag", "td") == "th" or row < header_rows,
+        bbox=bbox,
+    )
+
+
 def _placed_by_bbox(placements: list[list], header_rows: int) -> TableData | None:
     """Cells laid on the grid their boxes draw. The finder leaves out cells that no rule closes (the
     empty corner over a label column), and laying the rest left to right would shift their row."""
@@ -58,17 +71,7 @@ def _placed_by_bbox(placements: list[list], header_rows: int) -> TableData | Non
             if slots & taken:
                 return None  # overlapping boxes: keep the finder's own order
             taken |= slots
-            cells.append(
-                TableCell(
-                    row=r,
-                    col=c,
-                    row_span=rs,
-                    col_span=cs,
-                    text=_clean(cell.text),
-                    is_header=getattr(cell, "tag", "td") == "th" or r < header_rows,
-                    bbox=(x0, y0, x1, y1),
-                )
-            )
+            cells.append(_finder_cell(cell, r, c, rs, cs, header_rows, (x0, y0, x1, y1)))
     n_rows, n_cols = len(ys) - 1, len(xs) - 1
     if n_rows < 1 or n_cols < 1:
         return None
@@ -94,17 +97,7 @@ def placements_to_table(placements: list[list], header_rows: int) -> TableData:
                 for dc in range(cs):
                     occupied.add((r + dr, c + dc))
             bbox = tuple(float(v) for v in cell.bbox) if cell.bbox is not None else None
-            cells.append(
-                TableCell(
-                    row=r,
-                    col=c,
-                    row_span=rs,
-                    col_span=cs,
-                    text=_clean(cell.text),
-                    is_header=getattr(cell, "tag", "td") == "th" or r < header_rows,
-                    bbox=bbox,
-                )
-            )
+            cells.append(_finder_cell(cell, r, c, rs, cs, header_rows, bbox))
             c += cs
             n_cols = max(n_cols, c)
     n_rows = max((r for r, _ in occupied), default=-1) + 1

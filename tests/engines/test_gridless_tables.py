@@ -9,7 +9,9 @@ import pymupdf
 import pytest
 
 import docpipe
-from docpipe.model import BlockType, TableData
+from docpipe.model import BlockType
+
+from .table_helpers import convert_tables, text_grid
 
 COLS = (72.0, 160.0, 240.0, 320.0)
 HEADER = ("Region", "Households", "Median", "Change")
@@ -25,20 +27,6 @@ BODY = [
 def _row(page: pymupdf.Page, y: float, cells: tuple[str, ...], xs: tuple[float, ...] = COLS, **kw) -> None:
     for x, text in zip(xs, cells, strict=True):
         page.insert_text((x, y), text, fontsize=10, **kw)
-
-
-def _convert(doc: pymupdf.Document, tmp_path: Path, name: str) -> list[TableData]:
-    path = tmp_path / f"{name}.pdf"
-    doc.save(path)
-    result = docpipe.convert(path)
-    return [b.table for p in result.pages for b in p.blocks if b.type is BlockType.table and b.table]
-
-
-def _grid(table: TableData) -> list[list[str]]:
-    grid = [[""] * table.n_cols for _ in range(table.n_rows)]
-    for c in table.cells:
-        grid[c.row][c.col] = c.text
-    return grid
 
 
 def _prose(page: pymupdf.Page, y: float) -> None:
@@ -64,8 +52,8 @@ def test_row_rules_without_column_rules(tmp_path: Path, rules_between_rows: bool
             page.draw_line((66, y), (470, y), width=0.5)
     if not rules_between_rows:
         page.draw_line((66, y + 4), (470, y + 4), width=0.5)
-    (table,) = _convert(doc, tmp_path, "rows")
-    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    (table,) = convert_tables(doc, tmp_path, "rows")
+    assert text_grid(table) == [list(HEADER), *map(list, BODY)]
     assert table.header_rows == 1
 
 
@@ -81,8 +69,8 @@ def test_header_above_the_first_rule_stays_in_the_table(tmp_path: Path) -> None:
         _row(page, y + 14, cells)
         y += 20
         page.draw_line((66, y), (470, y), width=0.5)
-    (table,) = _convert(doc, tmp_path, "header_above")
-    assert _grid(table) == [list(HEADER), *map(list, BODY[:2])]
+    (table,) = convert_tables(doc, tmp_path, "header_above")
+    assert text_grid(table) == [list(HEADER), *map(list, BODY[:2])]
     assert table.header_rows == 1
 
 
@@ -100,8 +88,8 @@ def test_column_rules_without_row_rules(tmp_path: Path) -> None:
     _row(page, top + 14, HEADER)
     for k, cells in enumerate(BODY):
         _row(page, head + 14 + 16 * k, cells)
-    (table,) = _convert(doc, tmp_path, "columns")
-    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    (table,) = convert_tables(doc, tmp_path, "columns")
+    assert text_grid(table) == [list(HEADER), *map(list, BODY)]
     assert table.header_rows == 1
 
 
@@ -117,8 +105,8 @@ def test_wrapped_cells_between_row_rules_stay_one_row(tmp_path: Path) -> None:
             page.insert_text((COLS[0], y + 27), second, fontsize=10)
         y += 34
         page.draw_line((66, y), (400, y), width=0.5)
-    (table,) = _convert(doc, tmp_path, "wrapped")
-    assert [row[0] for row in _grid(table)] == [
+    (table,) = convert_tables(doc, tmp_path, "wrapped")
+    assert [row[0] for row in text_grid(table)] == [
         "Region",
         "Long name of a place",
         "Short",
@@ -139,7 +127,7 @@ def test_prose_between_rules_is_no_table(tmp_path: Path) -> None:
                 fontsize=10,
             )
         y += 50
-    assert _convert(doc, tmp_path, "prose") == []
+    assert convert_tables(doc, tmp_path, "prose") == []
 
 
 def test_section_rows_and_a_two_line_header_stay_in_one_table(tmp_path: Path) -> None:
@@ -162,8 +150,8 @@ def test_section_rows_and_a_two_line_header_stay_in_one_table(tmp_path: Path) ->
             rows.append(list(cells))
             y += 13
     _prose(page, y + 30)
-    (table,) = _convert(doc, tmp_path, "sections")
-    grid = _grid(table)
+    (table,) = convert_tables(doc, tmp_path, "sections")
+    grid = text_grid(table)
     assert grid[-len(rows) :] == rows
     header = " ".join(" ".join(r) for r in grid[: len(grid) - len(rows)])
     assert "Annual income ($)" in header and "Highest" in header
@@ -192,8 +180,8 @@ def test_table_on_a_page_turned_with_rotate_reads_as_displayed(tmp_path: Path, c
     if column_rules:
         for x in (66, 150, 230, 310, 400):
             line((x, top), (x, bottom))
-    (table,) = _convert(doc, tmp_path, "rotated")
-    assert _grid(table) == [list(r) for r in rows]
+    (table,) = convert_tables(doc, tmp_path, "rotated")
+    assert text_grid(table) == [list(r) for r in rows]
 
 
 def test_typewriter_table_is_a_table_not_code(tmp_path: Path) -> None:
@@ -208,7 +196,7 @@ def test_typewriter_table_is_a_table_not_code(tmp_path: Path) -> None:
     result = docpipe.convert(_save(doc, tmp_path / "typewriter.pdf"))
     blocks = [b for p in result.pages for b in p.blocks]
     (table,) = [b.table for b in blocks if b.type is BlockType.table]
-    assert _grid(table) == [list(HEADER), *map(list, BODY)]
+    assert text_grid(table) == [list(HEADER), *map(list, BODY)]
     assert not [b for b in blocks if b.type is BlockType.code]
 
 
@@ -238,8 +226,8 @@ def test_ruled_grid_with_wrapped_cells_keeps_its_rows(tmp_path: Path) -> None:
         page.draw_line((xs[0], top + band * k), (xs[-1], top + band * k), width=0.5)
     for x in xs:
         page.draw_line((x, top), (x, top + band * len(texts)), width=0.5)
-    (table,) = _convert(doc, tmp_path, "wrapped_grid")
-    assert [row[0] for row in _grid(table)] == ["Area", "Scope", "Target"]
+    (table,) = convert_tables(doc, tmp_path, "wrapped_grid")
+    assert [row[0] for row in text_grid(table)] == ["Area", "Scope", "Target"]
 
 
 def test_columns_set_tight_are_kept_apart(tmp_path: Path) -> None:
@@ -251,5 +239,5 @@ def test_columns_set_tight_are_kept_apart(tmp_path: Path) -> None:
     for k, cells in enumerate(rows):
         _row(page, 110 + 13 * k, cells, (72.0, 110.0, 141.0, 170.0))
     _prose(page, 110 + 13 * len(rows) + 20)
-    (table,) = _convert(doc, tmp_path, "tight")
-    assert _grid(table) == [list(r) for r in rows]
+    (table,) = convert_tables(doc, tmp_path, "tight")
+    assert text_grid(table) == [list(r) for r in rows]

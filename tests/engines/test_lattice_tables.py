@@ -9,23 +9,10 @@ from pathlib import Path
 import pymupdf
 
 import docpipe
-from docpipe.model import BlockType, TableData
+
+from .table_helpers import convert_tables, text_grid
 
 XS = (70.0, 150.0, 250.0, 350.0)  # column rules of a three-column grid
-
-
-def _convert(doc: pymupdf.Document, tmp_path: Path, name: str) -> list[TableData]:
-    path = tmp_path / f"{name}.pdf"
-    doc.save(path)
-    result = docpipe.convert(path)
-    return [b.table for p in result.pages for b in p.blocks if b.type is BlockType.table and b.table]
-
-
-def _grid(table: TableData) -> list[list[str]]:
-    grid = [[""] * table.n_cols for _ in range(table.n_rows)]
-    for c in table.cells:
-        grid[c.row][c.col] = c.text
-    return grid
 
 
 def _append_content(doc: pymupdf.Document, page: pymupdf.Page, stream: bytes) -> None:
@@ -39,7 +26,7 @@ def _append_content(doc: pymupdf.Document, page: pymupdf.Page, stream: bytes) ->
     doc.xref_set_key(page.xref, "Contents", f"[{refs}]")
 
 
-def _ruled_grid(page: pymupdf.Page, ys: list[float], xs: tuple[float, ...] = XS) -> None:
+def _ruledtext_grid(page: pymupdf.Page, ys: list[float], xs: tuple[float, ...] = XS) -> None:
     for y in ys:
         page.draw_line((xs[0], y), (xs[-1], y), width=0.6)
     for x in xs:
@@ -68,7 +55,7 @@ def test_shading_drawn_with_swapped_corners_adds_no_columns(tmp_path: Path) -> N
     page = doc.new_page()
     top = 100.0
     ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
-    _ruled_grid(page, ys)
+    _ruledtext_grid(page, ys)
     _fill_rows(page, top)
     # PDF user space runs bottom up: y_pdf = height - y
     h = page.rect.height
@@ -77,8 +64,8 @@ def test_shading_drawn_with_swapped_corners_adds_no_columns(tmp_path: Path) -> N
         for a, b in zip(XS, XS[1:], strict=False)
     )
     _append_content(doc, page, b"q\n" + fills + b"Q\n")
-    (table,) = _convert(doc, tmp_path, "swapped")
-    assert _grid(table) == [list(r) for r in ROWS]
+    (table,) = convert_tables(doc, tmp_path, "swapped")
+    assert text_grid(table) == [list(r) for r in ROWS]
 
 
 def test_double_frame_adds_no_empty_rows_or_columns(tmp_path: Path) -> None:
@@ -86,13 +73,13 @@ def test_double_frame_adds_no_empty_rows_or_columns(tmp_path: Path) -> None:
     page = doc.new_page()
     top = 100.0
     ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
-    _ruled_grid(page, ys)
+    _ruledtext_grid(page, ys)
     outer = pymupdf.Rect(XS[0] - 2, ys[0] - 2, XS[-1] + 2, ys[-1] + 2)
     page.draw_rect(outer, width=0.6)
     page.draw_line((XS[0], ys[1] + 1.8), (XS[-1], ys[1] + 1.8), width=0.6)  # double rule under the header
     _fill_rows(page, top)
-    (table,) = _convert(doc, tmp_path, "double")
-    assert _grid(table) == [list(r) for r in ROWS]
+    (table,) = convert_tables(doc, tmp_path, "double")
+    assert text_grid(table) == [list(r) for r in ROWS]
 
 
 def test_group_header_over_columns_is_not_cut_by_their_rule(tmp_path: Path) -> None:
@@ -108,10 +95,10 @@ def test_group_header_over_columns_is_not_cut_by_their_rule(tmp_path: Path) -> N
         page.draw_line((x, ys[1] if x == XS[2] else ys[0]), (x, ys[-1]), width=0.6)
     page.insert_text((XS[2] - 28, top + 13), "Coordinates", fontsize=10)
     _fill_rows(page, top + 18.0)
-    (table,) = _convert(doc, tmp_path, "group")
+    (table,) = convert_tables(doc, tmp_path, "group")
     texts = [c.text for c in table.cells]
     assert "Coordinates" in texts
-    assert _grid(table)[-1] == list(ROWS[-1])
+    assert text_grid(table)[-1] == list(ROWS[-1])
 
 
 def test_ruled_groups_of_figure_rows_split_into_rows(tmp_path: Path) -> None:
@@ -139,10 +126,10 @@ def test_ruled_groups_of_figure_rows_split_into_rows(tmp_path: Path) -> None:
                 page.insert_text((x + 5, y + 12 + line * k), text, fontsize=10)
         y += line * len(group) + 6
         ys.append(y)
-    _ruled_grid(page, ys)
-    (table,) = _convert(doc, tmp_path, "stacked")
+    _ruledtext_grid(page, ys)
+    (table,) = convert_tables(doc, tmp_path, "stacked")
     body = [row for g in groups for row in g]
-    assert _grid(table) == [["Month", "Passengers", "y.o.y(%)"], *map(list, body)]
+    assert text_grid(table) == [["Month", "Passengers", "y.o.y(%)"], *map(list, body)]
 
 
 def test_ruled_row_of_wrapped_words_stays_one_row(tmp_path: Path) -> None:
@@ -157,9 +144,9 @@ def test_ruled_row_of_wrapped_words_stays_one_row(tmp_path: Path) -> None:
             if word:
                 page.insert_text((x + 5, top + 13 + 12 * k), word, fontsize=10)
     _fill_rows(page, top + 32.0, ROWS[1:3])
-    _ruled_grid(page, ys)
-    (table,) = _convert(doc, tmp_path, "wrapped")
-    assert _grid(table)[0] == ["Site", "Northing (metres)", "Easting (metres)"]
+    _ruledtext_grid(page, ys)
+    (table,) = convert_tables(doc, tmp_path, "wrapped")
+    assert text_grid(table)[0] == ["Site", "Northing (metres)", "Easting (metres)"]
     assert table.n_rows == 3
 
 
@@ -169,14 +156,14 @@ def test_cell_of_touching_spans_reads_as_one_word(tmp_path: Path) -> None:
     page = doc.new_page()
     top = 100.0
     ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
-    _ruled_grid(page, ys)
+    _ruledtext_grid(page, ys)
     _fill_rows(page, top, [*ROWS[:-1], ("9", "", "559671")])
     x = XS[1] + 5
     page.insert_text((x, top + 22.0 * 3 + 15), "60000-Q", fontsize=10, fontname="helv")
     x += pymupdf.get_text_length("60000-Q", fontname="helv", fontsize=10)
     page.insert_text((x, top + 22.0 * 3 + 15), "<80000", fontsize=10, fontname="tiro")
-    (table,) = _convert(doc, tmp_path, "touching")
-    assert _grid(table)[-1] == ["9", "60000-Q<80000", "559671"]
+    (table,) = convert_tables(doc, tmp_path, "touching")
+    assert text_grid(table)[-1] == ["9", "60000-Q<80000", "559671"]
 
 
 def test_overprinted_table_text_reads_once(tmp_path: Path) -> None:
@@ -185,14 +172,14 @@ def test_overprinted_table_text_reads_once(tmp_path: Path) -> None:
     page = doc.new_page()
     top = 100.0
     ys = [top + 22.0 * k for k in range(len(ROWS) + 1)]
-    _ruled_grid(page, ys)
+    _ruledtext_grid(page, ys)
     _fill_rows(page, top)
     _fill_rows(page, top)
     page.insert_text((XS[1] + 5, top + 22.0 + 15), "5429 44", fontsize=10)  # a copy missing a glyph
     page.insert_text((72, 300), "Sites 7B and 8B have no coordinates.", fontsize=10)
     page.insert_text((72, 300), "Sites 7B and 8B have no coordinates.", fontsize=10)
-    (table,) = _convert(doc, tmp_path, "overprint")
-    assert _grid(table) == [list(r) for r in ROWS]
+    (table,) = convert_tables(doc, tmp_path, "overprint")
+    assert text_grid(table) == [list(r) for r in ROWS]
     markdown = docpipe.to_markdown(docpipe.convert(tmp_path / "overprint.pdf"))
     assert markdown.count("Sites 7B and 8B") == 1
 
@@ -222,8 +209,8 @@ def test_body_without_column_rules_under_a_ruled_header_reads_as_rows(tmp_path: 
         page.draw_line((xs[0], yy), (xs[-1], yy), width=0.6)
     for x in xs:
         page.draw_line((x, top), (x, head if x not in (xs[0], xs[-1]) else bottom), width=0.6)
-    (table,) = _convert(doc, tmp_path, "open_band")
-    grid = _grid(table)
+    (table,) = convert_tables(doc, tmp_path, "open_band")
+    grid = text_grid(table)
     assert grid[0] == ["DOCUMENT NO.", "DATE", "DESCRIPTION", "AMOUNT"]
     assert grid[1:] == [[a, b, f"{c} AIRFARE TO WASHINGTON DC", d] for a, b, c, d in records]
 
@@ -249,8 +236,8 @@ def test_text_columns_inside_a_ruled_column_are_columns(tmp_path: Path) -> None:
     page.draw_line((240, top - 12), (240, bottom), width=0.6)
     for k in range(1, len(rows)):
         page.draw_line((64, top + 3 + 18 * k), (360, top + 3 + 18 * k), width=0.6)
-    (table,) = _convert(doc, tmp_path, "text_columns")
-    assert _grid(table) == [list(r) for r in rows]
+    (table,) = convert_tables(doc, tmp_path, "text_columns")
+    assert text_grid(table) == [list(r) for r in rows]
 
 
 def test_empty_spacer_row_and_column_are_dropped(tmp_path: Path) -> None:
@@ -259,11 +246,11 @@ def test_empty_spacer_row_and_column_are_dropped(tmp_path: Path) -> None:
     page = doc.new_page()
     top = 100.0
     ys = [top, top + 22.0, top + 28.0] + [top + 28.0 + 22.0 * k for k in range(1, len(ROWS))]
-    _ruled_grid(page, ys, (*XS, 380.0))
+    _ruledtext_grid(page, ys, (*XS, 380.0))
     _fill_rows(page, top, ROWS[:1])
     _fill_rows(page, top + 28.0 - 22.0, [("", "", ""), *ROWS[1:]])
-    (table,) = _convert(doc, tmp_path, "spacer")
-    assert _grid(table) == [list(r) for r in ROWS]
+    (table,) = convert_tables(doc, tmp_path, "spacer")
+    assert text_grid(table) == [list(r) for r in ROWS]
 
 
 def test_group_key_on_the_first_line_spans_the_split_rows(tmp_path: Path) -> None:
@@ -283,9 +270,9 @@ def test_group_key_on_the_first_line_spans_the_split_rows(tmp_path: Path) -> Non
             page.insert_text((XS[2] + 5, y + 12 + line * k), score, fontsize=10)
         y += 2 * line + 6
         ys.append(y)
-    _ruled_grid(page, ys)
-    (table,) = _convert(doc, tmp_path, "group_key")
+    _ruledtext_grid(page, ys)
+    (table,) = convert_tables(doc, tmp_path, "group_key")
     assert table.n_rows == 5 and table.header_rows == 1
     keys = [(c.row, c.row_span, c.text) for c in table.cells if c.col == 0]
     assert keys == [(0, 1, "Layers"), (1, 2, "6"), (3, 2, "4")]
-    assert _grid(table)[2] == ["", "HTML", "0.969"]
+    assert text_grid(table)[2] == ["", "HTML", "0.969"]
