@@ -19,8 +19,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-REC_HEIGHT = 48
-SHORT = 320  # crops narrower than this (at REC_HEIGHT) share strips
+from docpipe.engines.ocr import REC_HEIGHT, REC_MIN_WIDTH
+
+SHORT = REC_MIN_WIDTH  # crops narrower than this (at REC_HEIGHT) share strips
 GAP = 40  # white pixels between packed crops: wider than a word space, so no text runs across
 STRIP = 1600  # width of a packed strip
 

@@ -25,7 +25,6 @@ import numpy as np
 import pymupdf
 
 from docpipe.errors import MissingExtra
-from docpipe.figure_lines import recognise_lines
 from docpipe.model import BlockType, FigureTextLine, PageResult
 
 if TYPE_CHECKING:
@@ -130,12 +129,15 @@ class FigureTextReader:
     ) -> list[NormLine]:
         import cv2
 
+        # OCR's modules import OpenCV, which only the ocr extra installs: loaded on first use
         from docpipe.engines.ocr import crop_line
         from docpipe.engines.orientation import quad_sides
+        from docpipe.engines.raster import render_gray
+        from docpipe.figure_lines import recognise_lines
 
         self.images_read += 1
         rec_dpi = _rec_dpi(rect, native_dpi)
-        rec = _render(page, rect, rec_dpi)
+        rec = render_gray(page, rec_dpi, clip=rect)
         h, w = rec.shape
         sx, sy = w / rect.width, h / rect.height
         for m in masks:  # text-layer words: already exact, not to be detected again
@@ -281,15 +283,6 @@ def _rec_dpi(rect: pymupdf.Rect, native: float) -> float:
     if pixels > REC_MAX_PIXELS:
         dpi *= (REC_MAX_PIXELS / pixels) ** 0.5
     return dpi
-
-
-def _render(page: pymupdf.Page, rect: pymupdf.Rect, dpi: float) -> np.ndarray:
-    zoom = dpi / 72.0
-    pix = page.get_pixmap(
-        matrix=pymupdf.Matrix(zoom, zoom), clip=rect, colorspace=pymupdf.csGRAY, alpha=False
-    )
-    arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
-    return arr.copy()
 
 
 def group_lines(lines: list[tuple[pymupdf.Rect, str, float]]) -> list[FigureTextLine]:

@@ -258,3 +258,24 @@ def test_short_lines_packed_in_one_strip_read_as_alone():
     assert [r.text for r in got[:-1]] == labels
     assert got[-1].text == sentence
     assert all(r.confidence > 0.8 for r in got)
+
+
+def test_without_the_ocr_extra_the_text_layer_converts_and_figures_keep_no_words(screenshot):
+    """OpenCV and onnxruntime come with the ocr extra only: a text-layer document must still
+    convert without them, its figures without words and the reason in the log."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "for name in ('cv2', 'onnxruntime', 'rapidocr'):\n"
+        "    sys.modules[name] = None  # import fails as if not installed\n"
+        "import docpipe\n"
+        f"doc = docpipe.convert({str(screenshot)!r})\n"
+        "figs = [b for p in doc.pages for b in p.blocks if b.figure is not None]\n"
+        "print(len(figs), sum(len(b.figure.text_lines) for b in figs), doc.pages[0].engine)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "0", "textlayer"]
+    assert "figure text left out" in run.stderr

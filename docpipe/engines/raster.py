@@ -31,10 +31,11 @@ class RasterPlan:
     char_height_pt: float | None  # None: the probe found nothing that looks like print
 
 
-def render_gray(page: pymupdf.Page, dpi: float) -> np.ndarray:
-    """The page as an (h, w) uint8 array; grayscale is a third of the memory of RGB and all OCR needs."""
+def render_gray(page: pymupdf.Page, dpi: float, clip: pymupdf.Rect | None = None) -> np.ndarray:
+    """The page (or the `clip` part of it) as an (h, w) uint8 array; grayscale is a third of the
+    memory of RGB and all OCR needs."""
     pix = page.get_pixmap(
-        matrix=pymupdf.Matrix(dpi / 72.0, dpi / 72.0), colorspace=pymupdf.csGRAY, alpha=False
+        matrix=pymupdf.Matrix(dpi / 72.0, dpi / 72.0), clip=clip, colorspace=pymupdf.csGRAY, alpha=False
     )
     arr = np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width]
     out = arr.copy()  # own the memory so the pixmap can be freed now
