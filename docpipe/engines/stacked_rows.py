@@ -147,30 +147,18 @@ def split_stacked_rows(
         )
         if ys is None or shared:
             span = start[cell.row + cell.row_span] - start[cell.row]
-            out.append(_moved(cell, start[cell.row], span))
+            out.append(cell.moved(row=start[cell.row], row_span=span))
             continue
         cuts = [(a + b) / 2 for a, b in zip(ys, ys[1:], strict=False)]
         for k in range(len(ys)):
             mine = [p for p in pieces if sub_row(p, ys) == k]
-            piece = _moved(cell, start[cell.row] + k, 1)
+            piece = cell.moved(row=start[cell.row] + k, row_span=1)
             piece.text = join_pieces(mine)
             if cell.bbox is not None:
                 x0, y0, x1, y1 = cell.bbox
                 piece.bbox = (x0, cuts[k - 1] if k else y0, x1, cuts[k] if k < len(cuts) else y1)
             out.append(piece)
     return out, start[n_rows], start[header_rows]
-
-
-def _moved(cell: TableCell, row: int, row_span: int) -> TableCell:
-    return TableCell(
-        row=row,
-        col=cell.col,
-        row_span=row_span,
-        col_span=cell.col_span,
-        text=cell.text,
-        is_header=cell.is_header,
-        bbox=cell.bbox,
-    )
 
 
 def _divided_above(cell: TableCell, cells: list[TableCell]) -> bool:
@@ -225,7 +213,7 @@ def split_open_bands(
     for cell in cells:
         row0 = start[cell.row]
         if id(cell) not in bands:
-            out.append(_moved(cell, row0, start[cell.row + cell.row_span] - row0))
+            out.append(cell.moved(row=row0, row_span=start[cell.row + cell.row_span] - row0))
             new_parts[(row0, cell.col)] = parts.get((cell.row, cell.col), [])
             continue
         for k, row in enumerate(bands[id(cell)]):

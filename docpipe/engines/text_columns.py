@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from docpipe.engines.stacked_rows import Piece, join_pieces
 from docpipe.model import TableCell, TableData
-from docpipe.model.raw import Rect
 from docpipe.util.intervals import merge_overlapping
 
 MIN_ROWS = 3  # body rows a column must fill before its text can say where it splits
@@ -65,7 +64,7 @@ def split_text_columns(data: TableData, pieces: dict[int, list[Piece]]) -> Table
         xs = cuts.get(cell.col) if cell.col_span == 1 else None
         if xs is None:
             span = start[cell.col + cell.col_span] - start[cell.col]
-            out.append(_placed(cell, start[cell.col], span, cell.text, cell.bbox))
+            out.append(cell.moved(col=start[cell.col], col_span=span))
             continue
         own = pieces.get(id(cell), [])
         edges = [float("-inf"), *xs, float("inf")]
@@ -74,17 +73,5 @@ def split_text_columns(data: TableData, pieces: dict[int, list[Piece]]) -> Table
             bbox = cell.bbox
             if bbox is not None:
                 bbox = (max(bbox[0], edges[k]), bbox[1], min(bbox[2], edges[k + 1]), bbox[3])
-            out.append(_placed(cell, start[cell.col] + k, 1, join_pieces(mine), bbox))
+            out.append(cell.moved(col=start[cell.col] + k, col_span=1, text=join_pieces(mine), bbox=bbox))
     return TableData(n_rows=data.n_rows, n_cols=start[-1], cells=out, header_rows=data.header_rows)
-
-
-def _placed(cell: TableCell, col: int, col_span: int, text: str, bbox: Rect | None) -> TableCell:
-    return TableCell(
-        row=cell.row,
-        col=col,
-        row_span=cell.row_span,
-        col_span=col_span,
-        text=text,
-        is_header=cell.is_header,
-        bbox=bbox,
-    )

@@ -55,6 +55,11 @@ class TableCell(_Model):
     is_header: bool = False
     bbox: BBox | None = None
 
+    def moved(self, **changes: Any) -> TableCell:
+        """A copy with other fields (a new place in a re-cut grid, its share of the text), validated
+        as a new cell is."""
+        return TableCell.model_validate(self.model_dump() | changes)
+
 
 class TableData(_Model):
     n_rows: int = Field(ge=0)
