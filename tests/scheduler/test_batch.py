@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,45 +15,14 @@ import pytest
 
 from docpipe.cli.main import main
 
+from .helpers import bench_corpus, done_count, normalized_json
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bench")
-    subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "make_bench_corpus.py"),
-            str(out),
-            "--docs",
-            "24",
-            "--pages",
-            "6",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
-
-
-def _normalized_json(path: Path) -> dict:
-    """A document's JSON without what legitimately differs between runs (timings)."""
-    data = json.loads(path.read_text())
-    for page in data["pages"]:
-        page["timings"] = {}
-    return data
-
-
-def _done(out: Path) -> int:
-    db = out / ".docpipe" / "manifest.sqlite"
-    if not db.exists():
-        return 0
-    try:
-        con = sqlite3.connect(db, timeout=1)
-        return con.execute("SELECT COUNT(*) FROM documents WHERE status='ok'").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
+    return bench_corpus(tmp_path_factory.mktemp("bench"), docs=24, pages=6)
 
 
 def test_sigkill_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
@@ -76,13 +44,13 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
     ]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while _done(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
+    while done_count(out) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     if proc.poll() is not None:
         pytest.skip("the batch finished before it could be killed (machine too fast for this corpus)")
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done_before = _done(out)
+    done_before = done_count(out)
     assert 3 <= done_before < 24
     stamps = {p.name: p.stat().st_mtime_ns for p in out.glob("*.json")}
     # nothing half-written under a final name: every JSON present parses
@@ -95,7 +63,7 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(corpus, tmp_path):
     redone = [n for n, s in stamps.items() if (out / n).stat().st_mtime_ns != s]
     assert len(redone) <= len(stamps) - done_before + 1  # at most the one in flight at the kill
     for ref in reference.glob("*.json"):
-        assert _normalized_json(out / ref.name) == _normalized_json(ref), ref.name
+        assert normalized_json(out / ref.name) == normalized_json(ref), ref.name
         for suffix in (".md", ".chunks.jsonl"):
             stem = ref.name[: -len(".json")]
             assert (out / f"{stem}{suffix}").read_bytes() == (reference / f"{stem}{suffix}").read_bytes()
@@ -168,7 +136,7 @@ def test_a_big_document_is_spread_over_the_workers_with_identical_outputs(corpus
     name = pdf.stem
     assert (two / f"{name}.md").read_bytes() == (one / f"{name}.md").read_bytes()
     assert (two / f"{name}.chunks.jsonl").read_bytes() == (one / f"{name}.chunks.jsonl").read_bytes()
-    assert _normalized_json(two / f"{name}.json") == _normalized_json(one / f"{name}.json")
+    assert normalized_json(two / f"{name}.json") == normalized_json(one / f"{name}.json")
 
 
 def _dying_recognise_window(path, start, stop, config):

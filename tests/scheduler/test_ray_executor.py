@@ -34,6 +34,8 @@ from docpipe.outcome import DocOutcome
 from docpipe.scheduler.batch import run_batch
 from docpipe.scheduler.ray_executor import RayOptions
 
+from .helpers import bench_corpus, normalized_json
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAD_IP, NODE_IP = "127.0.0.2", "127.0.0.3"
 START_TIMEOUT_S = 180  # two `ray start`s on a busy 2-core machine
@@ -134,13 +136,7 @@ def cluster():
 def mixed(tmp_path_factory) -> Path:
     """Born-digital documents, a scan (sample.pdf's last page) and one 16-page PDF (big: see
     `big_pdfs`)."""
-    folder = tmp_path_factory.mktemp("mixed")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_bench_corpus.py"), str(folder)]
-        + ["--docs", "8", "--pages", "3", "--big", "16"],
-        check=True,
-        capture_output=True,
-    )
+    folder = bench_corpus(tmp_path_factory.mktemp("mixed"), 8, 3, "--big", "16")
     shutil.copy(ROOT / "fixtures" / "sample.pdf", folder / "sample.pdf")
     return folder
 
@@ -165,10 +161,7 @@ def reference(mixed, tmp_path_factory) -> Path:
 
 def _normalized(path: Path) -> bytes:
     if path.name.endswith(".json") and not path.name.endswith(".chunks.jsonl"):
-        data = json.loads(path.read_text())
-        for page in data["pages"]:
-            page["timings"] = {}
-        return json.dumps(data, sort_keys=True).encode()
+        return json.dumps(normalized_json(path), sort_keys=True).encode()
     return path.read_bytes()
 
 
@@ -236,16 +229,6 @@ def test_mixed_corpus_matches_local_then_resumes(cluster, mixed, reference, big_
 PAGE = "<|ref|>text<|/ref|><|det|>[[100, 100, 900, 200]]<|/det|>\nA line of recognised text.\n"
 
 
-def _bench_corpus(folder: Path, docs: int) -> Path:
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_bench_corpus.py"), str(folder), "--docs", str(docs)]
-        + ["--pages", "2"],
-        check=True,
-        capture_output=True,
-    )
-    return folder
-
-
 def _vlm_args(base_url: str, folder: Path, cap: int) -> list[str]:
     args = ["--engine", "vlm", "--backend", "openai", "--base-url", base_url, "--set", "vlm.dpi=72"]
     return args + ["--model", "deepseek-ai/DeepSeek-OCR", "--max-concurrency", str(cap), "-q", str(folder)]
@@ -255,7 +238,7 @@ def test_vlm_actors_share_the_request_cap(cluster, tmp_path):
     pytest.importorskip("httpx")
     from tests.engines.vlm.support_server import FakeChatServer
 
-    folder = _bench_corpus(tmp_path / "in", docs=6)
+    folder = bench_corpus(tmp_path / "in", docs=6, pages=2)
     lock = threading.Lock()
     state = {"now": 0, "peak": 0, "calls": 0}
 
@@ -288,7 +271,7 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
     from tests.engines.vlm.support_server import FakeChatServer
 
     ray, address, node_group, _ = cluster
-    folder = _bench_corpus(tmp_path / "in", docs=6)
+    folder = bench_corpus(tmp_path / "in", docs=6, pages=2)
     lock = threading.Lock()
     state = {"now": 0}
     both_busy, release = threading.Event(), threading.Event()
@@ -349,7 +332,7 @@ def test_a_document_whose_worker_keeps_dying_fails_after_the_retries(cluster, tm
     from tests.engines.vlm.support_server import FakeChatServer
 
     _, address, node_group, head_group = cluster
-    folder = _bench_corpus(tmp_path / "in", docs=1)
+    folder = bench_corpus(tmp_path / "in", docs=1, pages=2)
     state = {"kills": 0, "killing": True}
 
     def script(body, n):

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from docpipe.cli.main import main
-from tests.scheduler.test_batch import _done, _normalized_json
+
+from .helpers import bench_corpus, done_count, normalized_json
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = 200
@@ -27,14 +28,7 @@ DOCS = 200
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("soak")
-    subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "make_bench_corpus.py"), str(out), "--docs", str(DOCS)]
-        + ["--pages", "2"],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return bench_corpus(tmp_path_factory.mktemp("soak"), docs=DOCS, pages=2)
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +78,7 @@ def _same_as(reference: Path, out: Path) -> None:
     assert len(refs) == DOCS
     for ref in refs:
         stem = ref.name[: -len(".json")]
-        assert _normalized_json(out / ref.name) == _normalized_json(ref), ref.name
+        assert normalized_json(out / ref.name) == normalized_json(ref), ref.name
         for suffix in (".md", ".chunks.jsonl"):
             assert (out / f"{stem}{suffix}").read_bytes() == (reference / f"{stem}{suffix}").read_bytes()
     assert not list(out.glob(".*.tmp"))
@@ -98,13 +92,13 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
     acted = 0  # disruptions that hit a running batch
     actions = ["kill parent", "kill worker", "second run", "kill worker", "kill parent"]
     for action in actions:
-        start = _done(out)
+        start = done_count(out)
         proc = subprocess.Popen(
             _cmd(corpus, out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
         )
         # act mid-batch: once this run has recorded a few documents, after a random extra delay
         deadline = time.monotonic() + 120
-        while _done(out) < start + 3 and proc.poll() is None and time.monotonic() < deadline:
+        while done_count(out) < start + 3 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.01)
         time.sleep(rng.uniform(0.0, 0.2))
         workers = _children(proc.pid)
@@ -157,7 +151,7 @@ def test_a_full_disk_stops_with_a_summary_and_the_next_run_completes(corpus, ref
         res = subprocess.run(_cmd(corpus, out), capture_output=True, text=True, timeout=600)
         assert res.returncode == 1 and "DISK FULL" in res.stderr, res.stderr[-2000:]
         assert "Traceback" not in res.stderr
-        assert 0 < _done(out) < DOCS or not (out / ".docpipe" / "manifest.sqlite").exists()
+        assert 0 < done_count(out) < DOCS or not (out / ".docpipe" / "manifest.sqlite").exists()
         filler.unlink()
         res = subprocess.run(_cmd(corpus, out), capture_output=True, text=True, timeout=600)
         assert res.returncode == 0, res.stderr[-2000:]
