@@ -17,10 +17,7 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import uuid
@@ -29,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from docpipe.bench.ray_cluster import free_port, kill_group, start_node  # noqa: E402
 from docpipe.bench.run import _child  # noqa: E402
 from docpipe.config import load_config, parse_set  # noqa: E402
 from docpipe.sources.discover import input_paths  # noqa: E402
@@ -36,56 +34,22 @@ from docpipe.sources.discover import input_paths  # noqa: E402
 HEAD_IP = "127.0.0.2"  # loopback, and kept by Ray (it rewrites 127.0.0.1 to the host's address)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HEAD_IP, 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def ray_head(cpus: int):
     """A Ray head of `cpus` CPUs on loopback; yields its address. Everything it started is killed
     at the end: its process group (`ray start` runs in a session of its own), and the workers below."""
     temp_dir = tempfile.mkdtemp(prefix="dpbench", dir="/tmp")
-    port = _free_port()
+    port = free_port(HEAD_IP)
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", "--head", "--node-ip-address", HEAD_IP]
-    cmd += ["--port", str(port), "--num-cpus", str(cpus), "--include-dashboard", "false"]
-    cmd += ["--disable-usage-stats", "--temp-dir", temp_dir]
-    proc = subprocess.Popen(
-        cmd, env=env, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    out, _ = proc.communicate()
+    head = ["--head", "--node-ip-address", HEAD_IP, "--port", str(port), "--include-dashboard", "false"]
+    pgid = None
     try:
-        if proc.returncode != 0:
-            raise RuntimeError(f"ray start failed:\n{out[-3000:]}")
+        pgid = start_node(head, cpus=cpus, temp_dir=temp_dir, env=env)
         yield f"{HEAD_IP}:{port}"
     finally:
-        _kill(_group(proc.pid))
+        if pgid is not None:
+            kill_group(pgid)
         shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _group(pgid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
-                found.add(int(stat.parent.name))
-    return found
-
-
-def _kill(pids: set[int]) -> None:
-    """Kill these processes and every process below them (Ray's workers)."""
-    todo, seen = list(pids), set()
-    while todo:
-        pid = todo.pop()
-        seen.add(pid)
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            with contextlib.suppress(OSError, ValueError):
-                todo += [int(c) for c in (task / "children").read_text().split() if int(c) not in seen]
-    for pid in seen:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
 
 
 def main() -> int:

@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ import pytest
 
 import docpipe
 import docpipe.scheduler.batch as batch
+from docpipe.bench.ray_cluster import descendants, free_port, group_members, kill_group, start_node
 from docpipe.cli.main import main
 from docpipe.config import load_config
 from docpipe.model import DocumentStatus
@@ -49,48 +49,12 @@ def _ray_env() -> dict[str, str]:
     return env
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
 def _ray_start(args: list[str], temp_dir: str) -> int:
-    """Start a Ray node; returns the process group its daemons run in (ours alone to kill)."""
-    cmd = [sys.executable, "-m", "ray.scripts.scripts", "start", *args, "--num-cpus", "1"]
-    cmd += ["--temp-dir", temp_dir, "--disable-usage-stats"]
-    proc = subprocess.Popen(
-        cmd, env=_ray_env(), start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    out, _ = proc.communicate(timeout=START_TIMEOUT_S)
-    if proc.returncode != 0:
-        _kill_group(proc.pid)
-        pytest.fail(f"ray start failed:\n{out.decode(errors='replace')[-3000:]}")
-    return proc.pid
-
-
-def _descendants(pids: set[int]) -> set[int]:
-    """`pids` and every process below them (Ray's workers run in process groups of their own)."""
-    found, todo = set(), list(pids)
-    while todo:
-        pid = todo.pop()
-        found.add(pid)
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            with contextlib.suppress(OSError, ValueError):  # it ended meanwhile
-                todo += [int(c) for c in (task / "children").read_text().split() if int(c) not in found]
-    return found
-
-
-def _kill_group(pgid: int) -> None:
-    """Kill a node: the daemons `ray start` left in its process group, and their workers."""
-    group = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
-                group.add(int(stat.parent.name))
-    for pid in _descendants(group):
-        with contextlib.suppress(ProcessLookupError):  # already gone
-            os.kill(pid, signal.SIGKILL)
+    """Start a Ray node of one CPU; returns the process group its daemons run in (ours alone to kill)."""
+    try:
+        return start_node(args, cpus=1, temp_dir=temp_dir, env=_ray_env(), timeout=START_TIMEOUT_S)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 def _nodes_alive(ray) -> int:
@@ -108,7 +72,7 @@ def cluster():
     env.setenv("RAY_USAGE_STATS_ENABLED", "0")
     ray = pytest.importorskip("ray")
     temp_dir = tempfile.mkdtemp(prefix="dpray", dir="/tmp")  # short: Ray's socket paths must fit
-    port = _free_port(HEAD_IP)
+    port = free_port(HEAD_IP)
     groups: list[int] = []
     try:
         head = ["--head", "--node-ip-address", HEAD_IP, "--port", str(port), "--include-dashboard", "false"]
@@ -127,7 +91,7 @@ def cluster():
         if ray.is_initialized():
             ray.shutdown()
         for pgid in groups:
-            _kill_group(pgid)
+            kill_group(pgid)
         shutil.rmtree(temp_dir, ignore_errors=True)
         env.undo()
 
@@ -288,7 +252,7 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
 
     def kill_when_both_busy() -> None:
         if both_busy.wait(120):
-            _kill_group(node_group)
+            kill_group(node_group)
         release.set()
 
     with FakeChatServer(script) as srv:
@@ -312,13 +276,8 @@ def test_node_killed_mid_run_loses_nothing(cluster, tmp_path, caplog):
 
 def _actor_processes(pgid: int) -> list[int]:
     """Our DocWorker actors below the daemons of one node (process group `pgid`)."""
-    group = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[2]) == pgid:
-                group.add(int(stat.parent.name))
     found = []
-    for pid in _descendants(group):
+    for pid in descendants(group_members(pgid)):
         with contextlib.suppress(OSError):
             if Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"ray::DocWorker"):
                 found.append(pid)
