@@ -12,7 +12,6 @@ done-marker beside its outputs (`done_markers`), which a later run skips whateve
 
 from __future__ import annotations
 
-import glob
 import itertools
 import logging
 from collections import deque
@@ -26,6 +25,7 @@ from docpipe.errors import UsageError
 from docpipe.model import DocumentStatus
 from docpipe.outcome import DocOutcome
 from docpipe.scheduler.ray_pool import ActorPool, ActorSpec, NoWorkers
+from docpipe.writers.outputs import remove_document_temporaries
 
 log = logging.getLogger(__name__)
 
@@ -75,19 +75,6 @@ def actor_spec(ray, config: Config, workers: int, docs_per_worker: int) -> Actor
         ocr_threads=1,  # the actor's one CPU
         vlm_caps=tuple(caps),
     )
-
-
-def remove_temporaries(out_dir: Path, name: str) -> None:
-    """Delete the hidden temporaries a lost attempt at `name` left in OUT (its outputs are only
-    ever renamed into place whole), so that nothing of it stays behind."""
-    from docpipe.writers.outputs import output_paths
-
-    md, js, chunks, images = output_paths(out_dir, name)
-    for final in (md, js, chunks):
-        for stale in out_dir.glob(f".{glob.escape(final.name)}.*.tmp"):
-            stale.unlink(missing_ok=True)
-    for stale in images.glob(".*.tmp"):
-        stale.unlink(missing_ok=True)
 
 
 def run_ray(
@@ -177,7 +164,7 @@ class _Driver:
                 continue
             except self.lost_errors as exc:
                 self.pool.lost(job.actor)
-                remove_temporaries(Path(self.out), job.name)
+                remove_document_temporaries(Path(self.out), job.name)
                 if job.attempts < self.max_retries:
                     job.attempts += 1
                     log.info("docpipe: %s: %s; converting it again on another (%s)", job.path, LOST, exc)

@@ -8,6 +8,7 @@ output of that document is complete (the manifest records completion separately)
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from dataclasses import dataclass
@@ -101,3 +102,14 @@ def remove_stale_temporaries(out_dir: Path) -> int:
             stale.unlink(missing_ok=True)
             removed += 1
     return removed
+
+
+def remove_document_temporaries(out_dir: Path, name: str) -> None:
+    """Delete the temporaries an attempt at document `name` left in OUT when its process was lost
+    mid-write (its outputs are only ever renamed into place whole, so nothing of it stays)."""
+    md, js, chunks, images = output_paths(out_dir, name)
+    for final in (md, js, chunks):
+        for stale in out_dir.glob(f".{glob.escape(final.name)}.*.tmp"):
+            stale.unlink(missing_ok=True)
+    for stale in images.glob(".*.tmp"):
+        stale.unlink(missing_ok=True)
