@@ -26,6 +26,7 @@ import pymupdf
 
 from docpipe.errors import MissingExtra
 from docpipe.model import BlockType, FigureTextLine, PageResult
+from docpipe.util.disjoint_set import DisjointSet
 
 if TYPE_CHECKING:
     from docpipe.recognition import Engines
@@ -292,14 +293,7 @@ def group_lines(lines: list[tuple[pymupdf.Rect, str, float]]) -> list[FigureText
     if not lines:
         return []
     order = sorted(range(len(lines)), key=lambda i: (lines[i][0].y0, lines[i][0].x0))
-    group = list(range(len(lines)))
-
-    def find(i: int) -> int:
-        while group[i] != i:
-            group[i] = group[group[i]]
-            i = group[i]
-        return i
-
+    sets = DisjointSet(len(lines))
     for k, i in enumerate(order):
         a = lines[i][0]
         for j in order[:k]:
@@ -309,10 +303,10 @@ def group_lines(lines: list[tuple[pymupdf.Rect, str, float]]) -> list[FigureText
             overlap = min(a.x1, b.x1) - max(a.x0, b.x0)
             similar = max(a.height, b.height) <= 1.6 * height
             if similar and -0.5 * height <= gap <= 0.9 * height and overlap > 0.3 * min(a.width, b.width):
-                group[find(i)] = find(j)
+                sets.union(i, j)
     members: dict[int, list[int]] = {}
     for i in order:
-        members.setdefault(find(i), []).append(i)
+        members.setdefault(sets.find(i), []).append(i)
     # a group's place is its first line's; within a group, top to bottom
     ranked = sorted(members.values(), key=lambda ids: (lines[ids[0]][0].y0, lines[ids[0]][0].x0))
     out: list[FigureTextLine] = []
