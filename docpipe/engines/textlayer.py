@@ -19,7 +19,7 @@ from docpipe.engines.lattice import find_lattice_tables, horizontal_rules
 from docpipe.engines.overprint import drop_overprints
 from docpipe.engines.tables import extract_tables
 from docpipe.model import PageStatus
-from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span
+from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span, enclosing
 
 # Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
 # the media box dropped. Images come from get_image_info, which does not decode them.
@@ -337,15 +337,7 @@ def extract_text(page: pymupdf.Page) -> PageText:
             for part in stacked:
                 # the box of the glyphs: a space span may stretch across the gap it was cut at
                 inked = [sp for sp in part if sp.text.strip()] or part
-                box = inked[0].bbox
-                for sp in inked[1:]:
-                    box = (
-                        min(box[0], sp.bbox[0]),
-                        min(box[1], sp.bbox[1]),
-                        max(box[2], sp.bbox[2]),
-                        max(box[3], sp.bbox[3]),
-                    )
-                lines.append(Line(spans=part, bbox=box, block_hint=block_no))
+                lines.append(Line(spans=part, bbox=enclosing(sp.bbox for sp in inked), block_hint=block_no))
     kept = drop_overprints(lines)
     if len(kept) < len(lines):
         n_chars = sum(len(_ALNUM.findall(ln.text)) for ln in kept)

@@ -8,6 +8,7 @@ engine-independent, which is why these types live in the model and not with the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +29,12 @@ class PageLike(Protocol):
 
 
 Rect = tuple[float, float, float, float]
+
+
+def enclosing(boxes: Iterable[Rect]) -> Rect:
+    """The smallest box holding all of `boxes` (at least one)."""
+    x0s, y0s, x1s, y1s = zip(*boxes, strict=True)
+    return (min(x0s), min(y0s), max(x1s), max(y1s))
 
 
 def overlap_ratio(inner: Rect, outer: Rect) -> float:

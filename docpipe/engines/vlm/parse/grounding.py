@@ -15,6 +15,7 @@ from docpipe.engines.vlm.parse.headings import heading_level, section_number
 from docpipe.engines.vlm.parse.markdown_blocks import parse_markdown
 from docpipe.engines.vlm.parse.sanitize import sanitize_result
 from docpipe.model import BlockType
+from docpipe.model.raw import enclosing
 
 GRID = 999.0  # DeepSeek-OCR normalises boxes to 0..999
 
@@ -120,15 +121,6 @@ def split_segments(text: str, problems: list[str]) -> tuple[str, list[Segment]]:
     return lead, segments
 
 
-def _union(boxes: list[tuple[float, float, float, float]]) -> tuple[float, float, float, float]:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
-
-
 def parse_grounded(text: str, page_w: float, page_h: float) -> ParseResult:
     text, _ = strip_eos(text)
     result = ParseResult()
@@ -140,7 +132,7 @@ def parse_grounded(text: str, page_w: float, page_h: float) -> ParseResult:
         kind = LABELS.get(seg.label.lower())
         if kind is None:
             kind = BlockType.paragraph
-        bbox = scale_box(_union(seg.boxes), sx, sy, page_w, page_h) if seg.boxes else None
+        bbox = scale_box(enclosing(seg.boxes), sx, sy, page_w, page_h) if seg.boxes else None
         drafts = parse_markdown(seg.content.strip())
         if kind in (BlockType.figure, BlockType.chart):
             # images have no content of their own; text after the tag (if any) is kept as well
