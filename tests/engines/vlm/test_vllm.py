@@ -178,8 +178,18 @@ def test_figure_requests_join_while_pages_run():
     doc.close()
 
 
+def _wait_for_company(engine: FakeEngine, total: int, until: int) -> None:
+    """Hold a request that runs alone while fewer than `until` of the `total` requests have reached
+    the engine: the requests reach the driver thread one by one, and on a loaded machine the first
+    could finish before the second arrives, so the peak would measure scheduling noise, not the cap.
+    At most 2000 steps (about 2 s): an order the budget does not let run together still ends."""
+    engine.hold = lambda _prompt: len(engine.running) < 2 and len(engine.added) < min(until, total)
+    engine.max_hold = 2000
+
+
 def test_requests_inside_vllm_are_bounded_by_count_and_visual_tokens():
     engine = FakeEngine(PAGE, steps=3)
+    _wait_for_company(engine, total=5, until=5)
     be = VllmBackend(deepseek(max_batch_size=2), llm=FakeLLM(engine), sampling_params_cls=Params)
     img = Image.new("RGB", (600, 600), "white")
     req = VlmRequest(prompt="p", image=img, visual_tokens=273, raw_prompt="<image>\np")
@@ -187,6 +197,7 @@ def test_requests_inside_vllm_are_bounded_by_count_and_visual_tokens():
     assert all(r.text.endswith("<｜end▁of▁sentence｜>") for r in results)
     assert engine.max_running == 2
     engine = FakeEngine(PAGE, steps=3)
+    _wait_for_company(engine, total=4, until=2)
     be = VllmBackend(deepseek(max_batch_visual_tokens=600), llm=FakeLLM(engine), sampling_params_cls=Params)
     reqs = [
         VlmRequest(prompt="p", image=img, visual_tokens=vt, raw_prompt="<image>\np")
