@@ -14,6 +14,7 @@ import unicodedata
 import pymupdf
 
 from docpipe.engines.empty_lines import drop_empty_lines
+from docpipe.engines.finder_edges import FinderEdges, finder_paths
 from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.engines.stacked_rows import Piece, join_pieces
@@ -156,11 +157,20 @@ def _open_sides(segs: list, clip: Rect) -> list[tuple[tuple[float, float], tuple
 
 
 def _finder_tables(
-    page: pymupdf.Page, clip: Rect | None, lines: list[Line], segs: list
+    page: pymupdf.Page, clip: Rect | None, lines: list[Line], segs: list, edges: FinderEdges | None = None
 ) -> list[tuple[Rect, TableData]]:
+    """PyMuPDF's finder in `clip` (the whole page for None). `edges`, the page's drawings on an
+    unrotated page, lets calls that cannot find a table be skipped and saves the finder reading
+    the drawings again."""
     kwargs: dict = {"clip": pymupdf.Rect(clip) & page.rect} if clip is not None else {}
-    if clip is not None and (sides := _open_sides(segs, clip)):
+    sides = _open_sides(segs, clip) if clip is not None else []
+    if sides:
         kwargs["add_lines"] = sides
+    if edges is not None:
+        area = tuple(kwargs["clip"]) if clip is not None else tuple(page.rect)
+        if not edges.can_find_table(area, sides):
+            return []
+        kwargs["paths"] = finder_paths(edges.drawings)
     found = page.find_tables(use_layout=False, refine=True, **kwargs)
     out: list[tuple[Rect, TableData]] = []
     for table in found.tables:
@@ -233,8 +243,10 @@ def extract_tables(
     for bbox, data in found:
         regrid = _sparse(segs, bbox, lines)
         tables.append(regrid if regrid is not None and _collapsed(data, regrid[1]) else (bbox, data))
+    # The finder's input, built once a page: on an unrotated page `drawings` are its own drawings.
+    edges = FinderEdges(drawings) if unresolved and page.rotation == 0 else None
     for clip in unresolved:
-        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None, lines, segs):
+        for bbox, data in _finder_tables(page, clip if clip[2] < 1e8 else None, lines, segs, edges):
             if not any(overlap_ratio(bbox, t[0]) > 0.5 for t in tables):
                 tables.append((bbox, data))
     # Row rules with no column rules at all: never a lattice, so never in `unresolved`.

@@ -1,0 +1,164 @@
+"""Whether PyMuPDF's line-based table finder can return a table in a clip, decided from the page's
+drawings without running it, and those drawings handed to it ready-made when it does run.
+
+The finder (`page.find_tables`, strategy "lines") costs 5-60 ms a call: it extracts the page's
+characters and drawings again and joins every drawing's box with its neighbours. Most rule clusters
+the lattice leaves to it are framed boxes, check boxes and underlines, where it finds nothing. A
+table it returns has at least two cells with different left and different right sides, so at least
+three vertical edges at distinct x and two horizontal edges at distinct y; its snapping and joining
+only ever merge positions. The edges come from the drawings' lines, rectangles and quads, from the
+closing line of closed paths, from the caller's extra lines, and from the four sides of each group
+of touching drawing boxes that holds text. This module rebuilds that set of edges the way
+`pymupdf.table.make_edges` does (same float arithmetic, same clipping), with every box group counted
+whether it holds text or not: a superset, so too few positions in it proves the finder finds nothing.
+"""
+
+from __future__ import annotations
+
+import pymupdf
+
+from docpipe.model.raw import Rect
+
+SNAP = 3.0  # the finder's default snap tolerance: axis-parallel slack and box-neighbour distance
+MIN_LENGTH = 3.0  # the finder's default edge_min_length: rectangles thinner than this are lines
+
+Point = tuple[float, float]
+Segment = tuple[Point, Point]
+
+
+def _rect_segments(rect: Rect) -> list[Segment]:
+    """The lines make_edges draws for a (normalised) rectangle item: one along a line-like
+    rectangle's middle, else its four sides."""
+    x0, y0, x1, y1 = rect
+    w, h = x1 - x0, y1 - y0
+    if (w <= MIN_LENGTH and w < h) or (h <= MIN_LENGTH and h < w):
+        if w < h:
+            x = abs(x1 + x0) / 2
+            return [((x, y0), (x, y1))]
+        y = abs(y1 + y0) / 2
+        return [((x0, y), (x1, y))]
+    tl, tr, bl, br = (x0, y0), (x1, y0), (x0, y1), (x1, y1)
+    return [(tl, bl), (bl, br), (br, tr), (tr, tl)]
+
+
+def _path_segments(path: dict) -> list[Segment]:
+    items = list(path.get("items", ()))
+    if path.get("closePath") and items and items[0][0] == "l" and items[-1][0] == "l":
+        items.append(("l", items[-1][2], items[0][1]))
+    out: list[Segment] = []
+    for item in items:
+        kind = item[0]
+        if kind == "l":
+            out.append((tuple(item[1]), tuple(item[2])))
+        elif kind == "re":
+            ax, ay, bx, by = item[1]
+            out += _rect_segments((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+        elif kind == "qu":
+            ul, ur, ll, lr = (tuple(p) for p in item[1])
+            out += [(ul, ll), (ll, lr), (lr, ur), (ur, ul)]
+    return out
+
+
+def _box_groups(drawings: list[dict]) -> list[Rect]:
+    """make_edges' groups of neighbouring drawing boxes (clean_graphics), every one of them: the
+    same order, the same neighbour test, the same growth."""
+    s = SNAP
+    boxes = sorted({tuple(p["rect"]) for p in drawings}, key=lambda r: (r[3], r[0]))
+    out: list[Rect] = []
+    while boxes:
+        ax0, ay0, ax1, ay1 = boxes[0]
+        repeat = True
+        while repeat:
+            repeat = False
+            for i in range(len(boxes) - 1, 0, -1):
+                bx0, by0, bx1, by1 = boxes[i]
+                if (
+                    (bx0 - s <= ax0 <= bx1 + s or bx0 - s <= ax1 <= bx1 + s)
+                    and (by0 - s <= ay0 <= by1 + s or by0 - s <= ay1 <= by1 + s)
+                ) or (
+                    (ax0 - s <= bx0 <= ax1 + s or ax0 - s <= bx1 <= ax1 + s)
+                    and (ay0 - s <= by0 <= ay1 + s or ay0 - s <= by1 <= ay1 + s)
+                ):
+                    ax0, ay0, ax1, ay1 = min(ax0, bx0), min(ay0, by0), max(ax1, bx1), max(ay1, by1)
+                    del boxes[i]
+                    repeat = True
+        out.append((ax0, ay0, ax1, ay1))
+        del boxes[0]
+    return out
+
+
+class FinderEdges:
+    """The segments the finder could turn into edges on one page (unrotated, as `get_cdrawings`
+    gives them). Box groups are only worked out when the drawings' own segments leave the answer
+    open."""
+
+    def __init__(self, drawings: list[dict]) -> None:
+        self.drawings = drawings
+        self.segments = [seg for path in drawings for seg in _path_segments(path)]
+        self._groups: list[Segment] | None = None
+
+    def _group_segments(self) -> list[Segment]:
+        if self._groups is None:
+            self._groups = []
+            for x0, y0, x1, y1 in _box_groups(self.drawings):
+                tl, tr, bl, br = (x0, y0), (x1, y0), (x0, y1), (x1, y1)
+                self._groups += [(tl, tr), (bl, br), (tl, bl), (tr, br)]
+        return self._groups
+
+    def can_find_table(self, clip: Rect, extra: list[Segment]) -> bool:
+        """False only when the finder, clipped to `clip` with `extra` lines added, cannot return a
+        table: fewer than 3 distinct vertical or 2 distinct horizontal edge positions."""
+        xs: set[float] = set()
+        ys: set[float] = set()
+        _collect(self.segments, clip, xs, ys)
+        _collect(extra, clip, xs, ys)
+        if len(xs) >= 3 and len(ys) >= 2:
+            return True
+        _collect(self._group_segments(), clip, xs, ys)
+        return len(xs) >= 3 and len(ys) >= 2
+
+
+def _collect(segments: list[Segment], clip: Rect, xs: set[float], ys: set[float]) -> None:
+    """Positions of the edges make_line would make of `segments` in `clip` that the finder keeps
+    (at least 1 long): x of vertical ones, y of horizontal ones."""
+    cx0, cy0, cx1, cy1 = clip
+    for (ax, ay), (bx, by) in segments:
+        if not (abs(ax - bx) <= SNAP or abs(ay - by) <= SNAP):
+            continue  # not axis-parallel
+        x0, x1 = (ax, bx) if ax <= bx else (bx, ax)
+        y0, y1 = (ay, by) if ay <= by else (by, ay)
+        if x0 > cx1 or x1 < cx0 or y0 > cy1 or y1 < cy0:
+            continue
+        x0, x1 = max(x0, cx0), min(x1, cx1)
+        y0, y1 = max(y0, cy0), min(y1, cy1)
+        if y0 == y1:
+            if x1 - x0 >= 1:
+                ys.add(y0)
+        elif y1 - y0 >= 1:
+            xs.add(x0)
+
+
+_PATH_KEYS = ("closePath", "fill", "color", "width", "lineCap", "lineJoin", "dashes")
+_PATH_KEYS += ("stroke_opacity", "fill_opacity", "even_odd")
+
+
+def finder_paths(drawings: list[dict]) -> list[dict]:
+    """`page.get_drawings()` made from `page.get_cdrawings()` output, fresh objects each call (the
+    finder edits the paths it is given)."""
+    out = []
+    for path in drawings:
+        items = []
+        for item in path["items"]:
+            kind = item[0]
+            if kind == "re":
+                items.append(("re", pymupdf.Rect(item[1]).normalize(), item[2]))
+            elif kind == "qu":
+                items.append(("qu", pymupdf.Quad(item[1])))
+            else:
+                items.append((kind, *(pymupdf.Point(p) for p in item[1:])))
+        new = dict(path, rect=pymupdf.Rect(path["rect"]), items=items)
+        if new["type"] in ("f", "s"):
+            for key in _PATH_KEYS:
+                new[key] = new.get(key)
+        out.append(new)
+    return out
