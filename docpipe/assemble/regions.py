@@ -47,7 +47,11 @@ class Region:
     @property
     def size(self) -> float:
         sizes = [ln.size for ln in self.lines]
-        return max(set(sizes), key=sizes.count) if sizes else 0.0
+        counts: dict[float, int] = {}
+        for size in sizes:
+            counts[size] = counts.get(size, 0) + 1
+        # ties go to the first in set(sizes)'s order, as they always have
+        return max(set(sizes), key=counts.__getitem__) if sizes else 0.0
 
 
 def union(a: Rect, b: Rect) -> Rect:

@@ -177,9 +177,14 @@ def _table(
     )
 
 
-def _continues(cell_rows: list[list[list[Line]]], row: _Row) -> bool:
-    cells = _cells(row)
-    return len(cells) >= MIN_COLS - 1 and len(_columns([*cell_rows, cells])) == len(_columns(cell_rows))
+def _continues(cols: list[tuple[float, float]], cells: list[list[Line]]) -> list[tuple[float, float]] | None:
+    """The columns with a row of `cells` added to the body whose columns are `cols`, or None when
+    the row would bridge two of them. The union of all body cells' extents with the row's is the
+    union of `cols` with the row's."""
+    if len(cells) < MIN_COLS - 1:
+        return None
+    joined = merge_overlapping([*cols, *map(_span, cells)])
+    return joined if len(joined) == len(cols) else None
 
 
 def _fits(row: _Row, cols: list[tuple[float, float]], tol: float, by_center: bool = False) -> bool:
@@ -281,34 +286,37 @@ def find_stream_tables(lines: list[Line]) -> tuple[list[tuple[Rect, TableData]],
 
 def _find_in_column(lines: list[Line], gap_em: float) -> tuple[list[tuple[Rect, TableData]], list[Line]]:
     rows = _rows(lines, gap_em)
+    row_cells = [_cells(r) for r in rows]  # rows are not changed below: cut each once
     tables: list[tuple[Rect, TableData]] = []
     used: set[int] = set()
     i = 0
     while i < len(rows):
-        if len(_cells(rows[i])) < MIN_COLS:
+        if len(row_cells[i]) < MIN_COLS:
             i += 1
             continue
         tol = 0.8 * rows[i].size
-        cell_rows = [_cells(rows[i])]
+        cell_rows = [row_cells[i]]
+        cols = _columns(cell_rows)  # kept up to date as rows join
         sections: set[int] = set()
         j = i + 1
         while j < len(rows) and rows[j].top - rows[j - 1].bottom <= ROW_GAP_EM * rows[j].size:
             # a row joins only if it keeps the columns found so far apart (prose below a table
             # would bridge them)
-            if _continues(cell_rows, rows[j]):
-                cell_rows.append(_cells(rows[j]))
+            joined = _continues(cols, row_cells[j])
+            if joined is not None:
+                cell_rows.append(row_cells[j])
+                cols = joined
                 j += 1
             elif (
                 j + 1 < len(rows)
-                and _is_section(rows[j], _columns(cell_rows), tol)
+                and _is_section(rows[j], cols, tol)
                 and rows[j + 1].top - rows[j].bottom <= ROW_GAP_EM * rows[j + 1].size
-                and _continues(cell_rows, rows[j + 1])
+                and _continues(cols, row_cells[j + 1]) is not None
             ):
                 sections.add(id(rows[j]))
                 j += 1
             else:
                 break
-        cols = _columns(cell_rows)
         # a section label right under the header opens the body
         start = i
         if (
@@ -316,7 +324,7 @@ def _find_in_column(lines: list[Line], gap_em: float) -> tuple[list[tuple[Rect, 
             and id(rows[i - 1]) not in used
             and _is_section(rows[i - 1], cols, tol)
             and rows[i].top - rows[i - 1].bottom <= ROW_GAP_EM * rows[i].size
-            and len(_cells(rows[i - 2])) >= 2
+            and len(row_cells[i - 2]) >= 2
         ):
             start = i - 1
             sections.add(id(rows[start]))
