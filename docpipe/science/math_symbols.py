@@ -4,6 +4,7 @@ Symbol font encodes its glyphs, and how each character is written in LaTeX (KaTe
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 # Substrings of font names (lower case, subset prefix ignored) that only math typesetting uses:
 # TeX's Computer Modern and AMS math fonts, Adobe Symbol, STIX, Cambria Math and the OpenType
@@ -49,11 +50,13 @@ for _i, _ch in enumerate(_symbol_lower):
     SYMBOL_ENCODING[0x61 + _i] = _ch
 
 
+@lru_cache(maxsize=1024)  # a document has a few fonts, asked about for every span
 def is_math_font(font: str) -> bool:
     name = font.split("+", 1)[-1].lower()
     return any(h in name for h in MATH_FONT_HINTS)
 
 
+@lru_cache(maxsize=1024)
 def is_symbol_font(font: str) -> bool:
     name = font.split("+", 1)[-1].lower().replace(" ", "")
     return name.startswith("symbol") or name.startswith("symbolmt")
