@@ -30,9 +30,10 @@ SHORT = 16  # characters: a lone "2a" or "x =" next to a math region is a piece 
 EQUATION_NUMBER = re.compile(r"^\(\s*\d{1,3}(?:\.\d{1,3})?[a-z]?\s*\)$")
 
 
-def _near(a: Region, b: Region) -> bool:
-    """Boxes within about a line height of each other, on both axes."""
-    size = max(a.size, b.size, 1.0)
+def _near(a: Region, b: Region, a_size: float, b_size: float) -> bool:
+    """Boxes within about a line height of each other, on both axes (sizes given: asked for every
+    pair)."""
+    size = max(a_size, b_size, 1.0)
     dx = max(b.bbox[0] - a.bbox[2], a.bbox[0] - b.bbox[2], 0.0)
     dy = max(b.bbox[1] - a.bbox[3], a.bbox[1] - b.bbox[3], 0.0)
     return dx <= 1.5 * size and dy <= 1.0 * size
@@ -56,10 +57,11 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
         r for r in regions if r not in math and r.kind == "text" and r.type is None and len(r.text) <= SHORT
     ]
     sets = DisjointSet(len(pieces))
+    sizes = [r.size for r in pieces]
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces)):
             a, b = pieces[i], pieces[j]
-            if _near(a, b) or _tag_of(a, b) or _tag_of(b, a):
+            if _near(a, b, sizes[i], sizes[j]) or _tag_of(a, b) or _tag_of(b, a):
                 sets.union(i, j)
     used: set[int] = set()
     formulas: list[Region] = []
