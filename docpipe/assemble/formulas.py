@@ -39,9 +39,14 @@ def _near(a: Region, b: Region, a_size: float, b_size: float) -> bool:
     return dx <= 1.5 * size and dy <= 1.0 * size
 
 
-def _tag_of(a: Region, b: Region) -> bool:
-    """`a` is an equation number "(3)" on the same row as `b`, however far to the right."""
-    if not EQUATION_NUMBER.match(" ".join(ln.text for ln in a.lines).strip()):
+def _is_number(reg: Region) -> bool:
+    return EQUATION_NUMBER.match(" ".join(ln.text for ln in reg.lines).strip()) is not None
+
+
+def _tag_of(a: Region, b: Region, a_is_number: bool) -> bool:
+    """`a`, an equation number "(3)" or not (`a_is_number`), sits on the same row as `b`, however
+    far to the right."""
+    if not a_is_number:
         return False
     overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
     return a.bbox[0] >= b.bbox[2] and overlap > 0.3 * (a.bbox[3] - a.bbox[1])
@@ -58,10 +63,11 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
     ]
     sets = DisjointSet(len(pieces))
     sizes = [r.size for r in pieces]
+    numbers = [_is_number(r) for r in pieces]
     for i in range(len(pieces)):
         for j in range(i + 1, len(pieces)):
             a, b = pieces[i], pieces[j]
-            if _near(a, b, sizes[i], sizes[j]) or _tag_of(a, b) or _tag_of(b, a):
+            if _near(a, b, sizes[i], sizes[j]) or _tag_of(a, b, numbers[i]) or _tag_of(b, a, numbers[j]):
                 sets.union(i, j)
     used: set[int] = set()
     formulas: list[Region] = []
