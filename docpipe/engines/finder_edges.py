@@ -144,7 +144,7 @@ _PATH_KEYS += ("stroke_opacity", "fill_opacity", "even_odd")
 
 def finder_paths(drawings: list[dict]) -> list[dict]:
     """`page.get_drawings()` made from `page.get_cdrawings()` output, fresh objects each call (the
-    finder edits the paths it is given)."""
+    finder edits the paths it is given). Curve items stay as they are: the finder skips them."""
     out = []
     for path in drawings:
         items = []
@@ -154,6 +154,8 @@ def finder_paths(drawings: list[dict]) -> list[dict]:
                 items.append(("re", pymupdf.Rect(item[1]).normalize(), item[2]))
             elif kind == "qu":
                 items.append(("qu", pymupdf.Quad(item[1])))
+            elif kind == "c":
+                items.append(item)
             else:
                 items.append((kind, *(pymupdf.Point(p) for p in item[1:])))
         new = dict(path, rect=pymupdf.Rect(path["rect"]), items=items)

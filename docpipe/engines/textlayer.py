@@ -11,6 +11,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pymupdf
 
@@ -260,19 +261,30 @@ def split_misjoined_spans(spans: list[Span]) -> list[list[Span]] | None:
     return parts if len(parts) > 1 else None
 
 
+@lru_cache(maxsize=1024)  # a page has a few fonts and thousands of spans
+def _font_style(font: str) -> tuple[bool, bool, bool]:
+    """Bold, italic, monospaced as the font's name says."""
+    low = font.lower()
+    return (
+        "bold" in low or "black" in low or "heavy" in low,
+        "italic" in low or "oblique" in low,
+        any(h in low for h in _MONO_FONT_HINTS),
+    )
+
+
 def _span(raw: dict, frame: Frame, text: str | None = None) -> Span:
     flags = raw["flags"]
     font = raw.get("font", "")
-    low = font.lower()
+    bold, italic, mono = _font_style(font)
     origin = frame.point(*raw["origin"]) if "origin" in raw else None
     return Span(
         text=raw["text"] if text is None else text,
         bbox=frame.rect(raw["bbox"]),
         size=float(raw["size"]),
         font=font,
-        bold=bool(flags & _FLAG_BOLD) or "bold" in low or "black" in low or "heavy" in low,
-        italic=bool(flags & _FLAG_ITALIC) or "italic" in low or "oblique" in low,
-        mono=bool(flags & _FLAG_MONO) or any(h in low for h in _MONO_FONT_HINTS),
+        bold=bool(flags & _FLAG_BOLD) or bold,
+        italic=bool(flags & _FLAG_ITALIC) or italic,
+        mono=bool(flags & _FLAG_MONO) or mono,
         superscript=bool(flags & _FLAG_SUPERSCRIPT),
         baseline=origin[1] if origin is not None else None,
     )
