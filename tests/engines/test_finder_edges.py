@@ -1,0 +1,82 @@
+"""The test that lets the text layer skip PyMuPDF's table finder must never skip a call that finds a
+table, and the drawings it hands the finder must be the ones the finder reads itself."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from docpipe.engines.finder_edges import FinderEdges, finder_paths
+
+
+def _page() -> tuple[pymupdf.Document, pymupdf.Page]:
+    doc = pymupdf.open()
+    return doc, doc.new_page(width=400, height=400)
+
+
+def _finds(page: pymupdf.Page, clip: tuple[float, float, float, float]) -> int:
+    return len(page.find_tables(use_layout=False, clip=pymupdf.Rect(clip)).tables)
+
+
+def test_framed_box_is_skipped_and_finds_nothing() -> None:
+    _, page = _page()
+    page.draw_rect((50, 50, 300, 120), width=0.8)
+    page.insert_text((60, 80), "Note: a framed remark, one cell", fontsize=10)
+    page.draw_line((60, 100), (200, 100), width=0.5)  # an underline inside it
+    clip = (40.0, 40.0, 310.0, 130.0)
+    assert not FinderEdges(page.get_cdrawings()).can_find_table(clip, [])
+    assert _finds(page, clip) == 0
+
+
+def test_ruled_grid_is_not_skipped() -> None:
+    _, page = _page()
+    for y in (50, 80, 110):
+        page.draw_line((50, y), (250, y), width=0.6)
+    for x in (50, 150, 250):
+        page.draw_line((x, 50), (x, 110), width=0.6)
+    for x, y, text in ((55, 70, "a"), (155, 70, "b"), (55, 100, "1"), (155, 100, "2")):
+        page.insert_text((x, y), text, fontsize=10)
+    clip = (45.0, 45.0, 255.0, 115.0)
+    assert FinderEdges(page.get_cdrawings()).can_find_table(clip, [])
+    assert _finds(page, clip) == 1
+
+
+def test_extra_lines_count_as_edges() -> None:
+    """Row rules with no column rules: only the caller's lines can close cells."""
+    _, page = _page()
+    for y in (50, 80, 110):
+        page.draw_line((50, y), (250, y), width=0.6)
+    edges = FinderEdges(page.get_cdrawings())
+    clip = (45.0, 45.0, 255.0, 115.0)
+    assert not edges.can_find_table(clip, [])
+    assert not edges.can_find_table(clip, [((50, 50), (50, 110)), ((250, 50), (250, 110))])
+    sides = [((x, 50), (x, 110)) for x in (50, 150, 250)]
+    assert edges.can_find_table(clip, sides)
+
+
+def test_shaded_boxes_make_edges_of_their_group() -> None:
+    """Touching filled boxes (no strokes) join into one box whose sides the finder uses."""
+    _, page = _page()
+    for x in (50, 150, 250):
+        page.draw_rect((x, 50, x + 100, 70), color=None, fill=(0.8, 0.8, 0.8))
+    drawings = page.get_cdrawings()
+    clip = (45.0, 45.0, 355.0, 75.0)
+    assert FinderEdges(drawings).can_find_table(clip, [])
+    assert not FinderEdges(drawings).can_find_table((45.0, 45.0, 355.0, 60.0), [])
+
+
+def test_finder_paths_are_get_drawings() -> None:
+    _, page = _page()
+    page.draw_rect((50, 50, 300, 120), width=0.8)
+    page.draw_line((60, 100), (200, 100), width=0.5)
+    page.draw_bezier((60, 200), (100, 150), (150, 250), (200, 200))
+    page.draw_quad(pymupdf.Quad((50, 300), (90, 300), (50, 340), (90, 340)))
+    ours = finder_paths(page.get_cdrawings())
+    theirs = page.get_drawings()
+    assert len(ours) == len(theirs)
+    for a, b in zip(ours, theirs, strict=True):
+        assert {k: v for k, v in a.items() if k != "items"} == {k: v for k, v in b.items() if k != "items"}
+        kinds = [item[0] for item in a["items"]]
+        assert kinds == [item[0] for item in b["items"]]
+        for x, y in zip(a["items"], b["items"], strict=True):
+            if x[0] != "c":  # curves are left as get_cdrawings gives them: the finder skips them
+                assert tuple(x[1:]) == tuple(y[1:])
