@@ -254,11 +254,13 @@ def _header_rows(cells: list[TableCell], bold: dict[tuple[int, int], list[bool]]
 
 
 def find_lattice_tables(
-    drawings: list[dict], lines: list[Line]
+    drawings: list[dict], lines: list[Line], segs: list[_Seg] | None = None
 ) -> tuple[list[tuple[Rect, TableData]], list[Rect]]:
     """Tables recognised from rules, and the boxes of rule clusters that look tabular but could not
-    be resolved here (for the general finder)."""
-    segs = rules_from_drawings(drawings)
+    be resolved here (for the general finder). `segs`: the drawings' rules, where the caller has
+    them already (they are only read)."""
+    if segs is None:
+        segs = rules_from_drawings(drawings)
     if len(segs) > MAX_RULES:
         return [], [(0.0, 0.0, 1e9, 1e9)]
     found: list[tuple[Rect, TableData]] = []

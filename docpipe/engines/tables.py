@@ -237,8 +237,8 @@ def extract_tables(
     rule separates the rows); stacks of row rules without column rules from the rules and the text;
     other rule clusters through PyMuPDF's finder, restricted to their area. `drawings` is
     `page.get_cdrawings()`."""
-    found, unresolved = find_lattice_tables(drawings, lines)
     segs = rules_from_drawings(drawings)
+    found, unresolved = find_lattice_tables(drawings, lines, segs)
     tables: list[tuple[Rect, TableData]] = []
     for bbox, data in found:
         regrid = _sparse(segs, bbox, lines)
