@@ -146,8 +146,9 @@ def _engine_split(prev: Line, cur: Line, region: Region, lines: list[Line]) -> b
       (wide, and as far right as the column reaches), does not end a sentence, and the next
       starts no further in, in the same size and weight;
     - a centred title: bold lines of one size on one centre axis, a line's height apart."""
-    size = max(prev.size, cur.size, 1.0)
-    if abs(prev.size - cur.size) > 0.05 * size or prev.bold != cur.bold or prev.mono or cur.mono:
+    prev_size, cur_size = prev.size, cur.size
+    size = max(prev_size, cur_size, 1.0)
+    if abs(prev_size - cur_size) > 0.05 * size or prev.bold != cur.bold or prev.mono or cur.mono:
         return False
     gap = cur.bbox[1] - prev.bbox[3]
     if prev.confidence is not None or not -0.2 * size <= gap <= WIDE_GAP_EM * size:
@@ -177,12 +178,13 @@ def _engine_split(prev: Line, cur: Line, region: Region, lines: list[Line]) -> b
 
 
 def _continues(prev: Line, cur: Line, region: Region, lines: list[Line]) -> bool:
-    size = max(prev.size, cur.size, 1.0)
     if prev.block_hint != cur.block_hint:
         return _engine_split(prev, cur, region, lines)
+    prev_size, cur_size = prev.size, cur.size
+    size = max(prev_size, cur_size, 1.0)
     # OCR sizes are estimated from box heights, which vary with ascenders and descenders
     tolerance = 0.22 * size if cur.confidence is not None else max(0.9, 0.12 * size)
-    if abs(prev.size - cur.size) > tolerance:
+    if abs(prev_size - cur_size) > tolerance:
         return False
     if prev.mono != cur.mono or (prev.bold != cur.bold and (prev.bold or len(region.lines) == 1)):
         return False
@@ -226,7 +228,8 @@ def group_lines(lines: list[Line]) -> list[Region]:
             target.lines.append(ln)
             target.bbox = union(target.bbox, ln.bbox)
         # regions whose last line is far above the current one can no longer grow
-        open_regions = [r for r in open_regions if ln.bbox[1] - r.lines[-1].bbox[3] < 2 * max(ln.size, 1)]
+        reach = 2 * max(ln.size, 1)
+        open_regions = [r for r in open_regions if ln.bbox[1] - r.lines[-1].bbox[3] < reach]
     return regions
 
 
