@@ -1,5 +1,5 @@
 """Whether PyMuPDF's line-based table finder can return a table in a clip, decided from the page's
-drawings without running it, and those drawings handed to it ready-made when it does run.
+drawings without running it, and those drawings made once a page for the calls that do run.
 
 The finder (`page.find_tables`, strategy "lines") costs 5-60 ms a call: it extracts the page's
 characters and drawings again and joins every drawing's box with its neighbours. Most rule clusters
@@ -96,6 +96,14 @@ class FinderEdges:
         self.drawings = drawings
         self.segments = [seg for path in drawings for seg in _path_segments(path)]
         self._groups: list[Segment] | None = None
+        self._paths: list[dict] | None = None
+
+    @property
+    def paths(self) -> list[dict]:
+        """The page's drawings as `page.get_drawings()` gives them, made once."""
+        if self._paths is None:
+            self._paths = finder_paths(self.drawings)
+        return self._paths
 
     def _group_segments(self) -> list[Segment]:
         if self._groups is None:
@@ -143,8 +151,7 @@ _PATH_KEYS += ("stroke_opacity", "fill_opacity", "even_odd")
 
 
 def finder_paths(drawings: list[dict]) -> list[dict]:
-    """`page.get_drawings()` made from `page.get_cdrawings()` output, fresh objects each call (the
-    finder edits the paths it is given). Curve items stay as they are: the finder skips them."""
+    """`page.get_drawings()` made from `page.get_cdrawings()` output (the same conversion)."""
     out = []
     for path in drawings:
         items = []
@@ -154,8 +161,6 @@ def finder_paths(drawings: list[dict]) -> list[dict]:
                 items.append(("re", pymupdf.Rect(item[1]).normalize(), item[2]))
             elif kind == "qu":
                 items.append(("qu", pymupdf.Quad(item[1])))
-            elif kind == "c":
-                items.append(item)
             else:
                 items.append((kind, *(pymupdf.Point(p) for p in item[1:])))
         new = dict(path, rect=pymupdf.Rect(path["rect"]), items=items)

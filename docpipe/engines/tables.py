@@ -14,7 +14,7 @@ import unicodedata
 import pymupdf
 
 from docpipe.engines.empty_lines import drop_empty_lines
-from docpipe.engines.finder_edges import FinderEdges, finder_paths
+from docpipe.engines.finder_edges import FinderEdges
 from docpipe.engines.lattice import find_lattice_tables, rules_from_drawings, split_span
 from docpipe.engines.sparse_rules import looks_tabular, rule_stacks, sparse_table, table_top
 from docpipe.engines.stacked_rows import Piece, join_pieces
@@ -170,8 +170,15 @@ def _finder_tables(
         area = tuple(kwargs["clip"]) if clip is not None else tuple(page.rect)
         if not edges.can_find_table(area, sides):
             return []
-        kwargs["paths"] = finder_paths(edges.drawings)
-    found = page.find_tables(use_layout=False, refine=True, **kwargs)
+        # The finder reads the page's drawings through this per-call cache (once for its edges, on
+        # copies it may edit, and again for each table it refines); filled here, every call on the
+        # page shares one extraction.
+        page._table_drawings_cache = [edges.paths]
+    try:
+        found = page.find_tables(use_layout=False, refine=True, **kwargs)
+    finally:
+        if edges is not None:
+            del page._table_drawings_cache
     out: list[tuple[Rect, TableData]] = []
     for table in found.tables:
         header_rows = int(getattr(table, "header_rows", 0) or 0)

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pymupdf
 
 from docpipe.engines.finder_edges import FinderEdges, finder_paths
+from docpipe.engines.lattice import rules_from_drawings
+from docpipe.engines.tables import _finder_tables
+from docpipe.engines.textlayer import extract_lines
 
 
 def _page() -> tuple[pymupdf.Document, pymupdf.Page]:
@@ -78,5 +81,25 @@ def test_finder_paths_are_get_drawings() -> None:
         kinds = [item[0] for item in a["items"]]
         assert kinds == [item[0] for item in b["items"]]
         for x, y in zip(a["items"], b["items"], strict=True):
-            if x[0] != "c":  # curves are left as get_cdrawings gives them: the finder skips them
-                assert tuple(x[1:]) == tuple(y[1:])
+            assert [type(v) for v in x] == [type(v) for v in y]
+            assert tuple(x[1:]) == tuple(y[1:])
+
+
+def test_finder_with_shared_drawings_reads_the_same_table() -> None:
+    _, page = _page()
+    for y in (50, 80, 110, 140):
+        page.draw_line((50, y), (350, y), width=0.6)
+    for x in (50, 150, 250, 350):
+        page.draw_line((x, 50), (x, 140), width=0.6)
+    for r, y in enumerate((70, 100, 130)):
+        for c, x in enumerate((55, 155, 255)):
+            page.insert_text((x, y), f"r{r}c{c}", fontsize=10)
+    drawings = page.get_cdrawings()
+    lines = extract_lines(page)
+    segs = rules_from_drawings(drawings)
+    clip = (45.0, 45.0, 355.0, 145.0)
+    plain = _finder_tables(page, clip, lines, segs)
+    shared = _finder_tables(page, clip, lines, segs, FinderEdges(drawings))
+    assert len(plain) == 1
+    assert shared == plain
+    assert getattr(page, "_table_drawings_cache", None) is None  # the cache does not outlive the call
