@@ -41,6 +41,7 @@ from docpipe.engines.raster import (
     DEFAULT_MAX_PIXELS,
     PROBE_DPI,
     dpi_for_pixels,
+    ink_box,
     plan_raster,
     render_gray,
 )
@@ -134,6 +135,20 @@ class PaddleOcrModels:
         h, w = gray.shape
         if h < 8 or w < 8:
             return []
+        # A near-blank page or a figure with wide white margins: detect only where the ink is (the
+        # detector costs the same per pixel of paper as per pixel of print).
+        box = ink_box(gray)
+        if box is not None:
+            x0, y0, x1, y1 = box
+            shift = np.array([x0, y0], dtype=np.float32)
+            quads = [(q + shift).astype(np.float32) for q in self._detect_strips(gray[y0:y1, x0:x1])]
+        else:
+            quads = self._detect_strips(gray)
+        quads.sort(key=lambda q: (float(q[:, 1].min()), float(q[:, 0].min())))
+        return quads
+
+    def _detect_strips(self, gray: np.ndarray) -> list[Quad]:
+        h, w = gray.shape
         rows = max(DET_STRIP_MIN_ROWS, DET_STRIP_PIXELS // w // 32 * 32)
         if h <= rows + 2 * DET_STRIP_OVERLAP:
             quads = self._detect(gray)
@@ -147,7 +162,6 @@ class PaddleOcrModels:
                     # tall than the overlap lies whole
                     if top <= float(q[:, 1].mean()) < top + rows:
                         quads.append(q)
-        quads.sort(key=lambda q: (float(q[:, 1].min()), float(q[:, 0].min())))
         return quads
 
     def _detect(self, gray: np.ndarray) -> list[Quad]:
