@@ -128,32 +128,37 @@ class FigureTextReader:
     def _ocr(
         self, page: pymupdf.Page, rect: pymupdf.Rect, native_dpi: float, masks: list[pymupdf.Rect]
     ) -> list[NormLine]:
+        import cv2
 
         # OCR's modules import OpenCV, which only the ocr extra installs: loaded on first use
         from docpipe.engines.ocr import crop_line
         from docpipe.engines.orientation import quad_sides
         from docpipe.engines.packed_lines import recognise_lines
+        from docpipe.engines.raster import render_gray
 
         self.images_read += 1
         rec_dpi = _rec_dpi(rect, native_dpi)
-        rec_pixels = rect.width * rect.height * (rec_dpi / 72) ** 2
-        det_scale = min(1.0, DET_DPI / rec_dpi, (DET_MAX_PIXELS / max(rec_pixels, 1.0)) ** 0.5)
-        if det_scale >= 0.95:
-            det = rec = _masked_render(page, rect, rec_dpi, masks)
-        else:
-            # Most images hold no words: detect on a render at detection resolution, and render the
-            # recognition raster (several times the pixels) only when lines were found.
-            det = _masked_render(page, rect, rec_dpi * det_scale, masks)
-            rec = None
-        if float(det.std()) < MIN_CONTRAST:
+        rec = render_gray(page, rec_dpi, clip=rect)
+        h, w = rec.shape
+        sx, sy = w / rect.width, h / rect.height
+        for m in masks:  # text-layer words: already exact, not to be detected again
+            x0, y0 = int((m.x0 - rect.x0 - MASK_PAD_PT) * sx), int((m.y0 - rect.y0 - MASK_PAD_PT) * sy)
+            x1, y1 = (
+                int((m.x1 - rect.x0 + MASK_PAD_PT) * sx) + 1,
+                int((m.y1 - rect.y0 + MASK_PAD_PT) * sy) + 1,
+            )
+            rec[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
+        if float(rec.std()) < MIN_CONTRAST:
             return []
+        det_scale = min(1.0, DET_DPI / rec_dpi, (DET_MAX_PIXELS / (h * w)) ** 0.5)
+        det = rec
+        if det_scale < 0.95:
+            size = (max(8, round(w * det_scale)), max(8, round(h * det_scale)))
+            det = cv2.resize(rec, size, interpolation=cv2.INTER_AREA)
         models = self.models()
         quads = models.detect(det)
         if not quads:
             return []
-        if rec is None:
-            rec = _masked_render(page, rect, rec_dpi, masks)
-        h, w = rec.shape
         fx, fy = w / det.shape[1], h / det.shape[0]
         quads = merge_vertical([q * np.array([fx, fy], dtype=np.float32) for q in quads])
         crops, tall = [], []
@@ -182,24 +187,6 @@ class FigureTextReader:
             )
             out.append((tuple(min(1.0, max(0.0, v)) for v in box), text, r.confidence))
         return out
-
-
-def _masked_render(
-    page: pymupdf.Page, rect: pymupdf.Rect, dpi: float, masks: list[pymupdf.Rect]
-) -> np.ndarray:
-    """The image's part of the page in grey at `dpi`, text-layer words painted out: their text is
-    exact already, not to be detected again."""
-    from docpipe.engines.raster import render_gray
-
-    img = render_gray(page, dpi, clip=rect)
-    h, w = img.shape
-    sx, sy = w / rect.width, h / rect.height
-    for m in masks:
-        x0, y0 = int((m.x0 - rect.x0 - MASK_PAD_PT) * sx), int((m.y0 - rect.y0 - MASK_PAD_PT) * sy)
-        x1 = int((m.x1 - rect.x0 + MASK_PAD_PT) * sx) + 1
-        y1 = int((m.y1 - rect.y0 + MASK_PAD_PT) * sy) + 1
-        img[max(0, y0) : max(0, y1), max(0, x0) : max(0, x1)] = 255
-    return img
 
 
 def merge_vertical(quads: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
-"""What the OCR speed-ups must keep: detection only over the inked part of a raster, short page
-crops read in shared strips, figure images without words never rendered at recognition DPI."""
+"""What the OCR speed-ups must keep: detection only over the inked part of a raster finds what a
+full pass finds, and short page crops read in shared strips give what each gives alone."""
 
 from __future__ import annotations
 
@@ -101,48 +101,3 @@ def test_packed_page_recognition_reads_as_one_crop_at_a_time() -> None:
     assert [r.text for r in packed] == alone
     assert all(r.confidence > 0.8 for r in packed)
 
-
-def _image_page(pixels: np.ndarray, rect: pymupdf.Rect) -> pymupdf.Page:
-    doc = pymupdf.open()
-    page = doc.new_page(width=595, height=842)
-    h, w = pixels.shape
-    pix = pymupdf.Pixmap(pymupdf.csGRAY, w, h, pixels.tobytes(), False)
-    page.insert_image(rect, pixmap=pix)
-    return page
-
-
-def test_figure_without_words_is_rendered_once_at_detection_resolution(monkeypatch) -> None:
-    from docpipe.engines import raster
-    from docpipe.figure_text import DET_DPI, FigureTextReader
-
-    yy, xx = np.mgrid[0:900, 0:1200]
-    photo = ((np.sin(xx / 190.0) * np.cos(yy / 150.0) + 1) * 100 + 20).astype(np.uint8)  # soft shading
-    rect = pymupdf.Rect(50, 50, 450, 350)  # 1200 px over 400 pt: 216 dpi
-    page = _image_page(photo, rect)
-    dpis: list[float] = []
-    real = raster.render_gray
-
-    def counting(page: pymupdf.Page, dpi: float, clip=None) -> np.ndarray:
-        dpis.append(dpi)
-        return real(page, dpi, clip)
-
-    monkeypatch.setattr(raster, "render_gray", counting)
-
-    class NoLines:  # what the detector says of a photo without words
-        def detect(self, gray: np.ndarray) -> list:
-            return []
-
-    assert FigureTextReader(lambda: NoLines())._ocr(page, rect, 216.0, []) == []
-    assert len(dpis) == 1 and dpis[0] <= DET_DPI + 1
-
-    reader = FigureTextReader(lambda: shared_models(2))
-    # the same image with words: detection render, then the recognition render
-    doc = pymupdf.open()
-    src = doc.new_page(width=400, height=300)
-    src.insert_text((40, 150), "Pressure drop", fontsize=28, fontname="helv")
-    words = gray_of(src, 216)[:900, :1200].copy()
-    dpis.clear()
-    page = _image_page(words, rect)
-    got = reader._ocr(page, rect, 216.0, [])
-    assert [t for _, t, _ in got] == ["Pressure drop"]
-    assert len(dpis) == 2 and dpis[0] < dpis[1]
