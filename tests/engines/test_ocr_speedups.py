@@ -100,4 +100,3 @@ def test_packed_page_recognition_reads_as_one_crop_at_a_time() -> None:
     assert sorted(alone) == sorted([*words, sentence])
     assert [r.text for r in packed] == alone
     assert all(r.confidence > 0.8 for r in packed)
-
