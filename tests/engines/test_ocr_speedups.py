@@ -42,18 +42,22 @@ def test_ink_box_holds_the_ink_on_the_detectors_grid() -> None:
 
 def test_ink_box_leaves_full_pages_blank_pages_and_noisy_scans_alone() -> None:
     rng = np.random.default_rng(0)
-    assert ink_box(np.full((800, 600), 255, dtype=np.uint8)) is None  # nothing to crop to
-    page = np.full((800, 600), 255, dtype=np.uint8)
-    page[100:700:20, 80:520] = 0  # a page of text lines
+    shape = (1754, 1240)  # A4 at 150 dpi
+    assert ink_box(np.full(shape, 255, dtype=np.uint8)) is None  # nothing to crop to
+    page = np.full(shape, 255, dtype=np.uint8)
+    page[150:1600:30, 120:1100] = 0  # a page of text lines
     assert ink_box(page) is None
-    bordered = np.full((800, 600), 250, dtype=np.uint8)
-    bordered[:, :25] = bordered[:, -25:] = 20  # dark scanner borders
-    bordered[400:410, 300:340] = 0
+    bordered = np.full(shape, 250, dtype=np.uint8)
+    bordered[:, :40] = bordered[:, -40:] = 20  # dark scanner borders
+    bordered[800:820, 600:680] = 0
     assert ink_box(bordered) is None
-    speckled = np.full((800, 600), 245, dtype=np.uint8)
-    dots = rng.integers(0, [800, 600], size=(60, 2))
+    speckled = np.full(shape, 245, dtype=np.uint8)
+    dots = rng.integers(0, shape, size=(60, 2))
     speckled[dots[:, 0], dots[:, 1]] = 0  # speckle all over a scan
     assert ink_box(speckled) is None
+    small = np.full((468, 330), 255, dtype=np.uint8)  # A4 at 40 dpi: cheap to detect whole
+    small[100:110, 50:150] = 0
+    assert ink_box(small) is None
 
 
 def test_small_word_on_a_blank_page_is_read_where_it_is() -> None:
