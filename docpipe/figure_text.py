@@ -133,8 +133,8 @@ class FigureTextReader:
         # OCR's modules import OpenCV, which only the ocr extra installs: loaded on first use
         from docpipe.engines.ocr import crop_line
         from docpipe.engines.orientation import quad_sides
+        from docpipe.engines.packed_lines import recognise_lines
         from docpipe.engines.raster import render_gray
-        from docpipe.figure_lines import recognise_lines
 
         self.images_read += 1
         rec_dpi = _rec_dpi(rect, native_dpi)

@@ -242,7 +242,7 @@ def test_a_page_sized_scan_keeps_its_text_layer_in_the_body(tmp_path):
 
 def test_short_lines_packed_in_one_strip_read_as_alone():
     from docpipe.engines.ocr import shared_models
-    from docpipe.figure_lines import recognise_lines
+    from docpipe.engines.packed_lines import recognise_lines
 
     labels = ["35", "Control", "Time", "2.25 pt", "WFC Score", "More Arrows..."]
     sentence = "This sentence is long enough to be read on its own strip"

@@ -117,3 +117,35 @@ def plan_raster(
     det = min(max(72.0 * DET_CHAR_PX / char_pt, MIN_DPI), ceiling)
     rec = min(max(72.0 * REC_CHAR_PX / char_pt, det), ceiling)
     return RasterPlan(det, rec, char_pt)
+
+
+INK_CONTRAST = 48  # grey levels from the paper's tone that count as ink (scan noise stays below)
+INK_MARGIN = 64  # pixels of paper kept around the ink: the detector sees every line's surroundings
+INK_MAX_SHARE = 0.5  # crop only when it drops at least half the pixels; else the full raster
+# ... and at least this many: a small raster costs little to detect, and at its coarse scale (a page
+# of large print at 40 dpi) the few pixels the boxes move when cropped are points that change sizes
+INK_MIN_SAVING = 500_000
+
+
+def ink_box(gray: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of the part of `gray` that holds ink, with a margin of paper, or None when
+    that part is most of the raster (a normal page; a scan with dark borders or speckle). The paper
+    tone is the median grey, so tinted paper and light-on-dark rasters work alike."""
+    h, w = gray.shape
+    if h * w < INK_MIN_SAVING or h < 4 * INK_MARGIN or w < 4 * INK_MARGIN:
+        return None
+    paper = int(np.median(gray[::7, ::7]))
+    ink = cv2.absdiff(gray, np.full_like(gray, paper)) > INK_CONTRAST
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(ink.any(axis=0))
+    x0, x1 = max(0, int(cols[0]) - INK_MARGIN), min(w, int(cols[-1]) + 1 + INK_MARGIN)
+    y0, y1 = max(0, int(rows[0]) - INK_MARGIN), min(h, int(rows[-1]) + 1 + INK_MARGIN)
+    kept = (x1 - x0) * (y1 - y0)
+    if kept > INK_MAX_SHARE * h * w or h * w - kept < INK_MIN_SAVING:
+        return None
+    # on the detector's grid of 32 (its coarsest stride): the crop is read as the full raster was
+    x0, y0 = x0 // 32 * 32, y0 // 32 * 32
+    x1, y1 = min(w, x0 + -(-(x1 - x0) // 32) * 32), min(h, y0 + -(-(y1 - y0) // 32) * 32)
+    return x0, y0, x1, y1

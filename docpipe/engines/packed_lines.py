@@ -1,5 +1,6 @@
-"""Recognition of the many short lines figures hold (tick labels, legend entries, box captions) at a
-fraction of the usual cost.
+"""Recognition of many short lines (a figure's tick labels, legend entries and box captions; a scanned
+page's formula pieces, table cells and page numbers) at a fraction of the usual cost. Page OCR and
+figure text both read their crops here.
 
 The recognizer reads a 48-pixel-high strip and was trained on strips at least 320 pixels wide, so
 every crop is padded to that width: a chart's thirty tick labels cost thirty full-width rows. Here
@@ -19,8 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from docpipe.engines.ocr import REC_HEIGHT, REC_MIN_WIDTH
-
+REC_HEIGHT = 48  # the recognizer's input height
+REC_MIN_WIDTH = 320  # the recognizer was trained on crops padded to at least this width
 SHORT = REC_MIN_WIDTH  # crops narrower than this (at REC_HEIGHT) share strips
 GAP = 40  # white pixels between packed crops: wider than a word space, so no text runs across
 STRIP = 1600  # width of a packed strip
@@ -38,14 +39,16 @@ def _scaled(crop: np.ndarray) -> np.ndarray:
     return cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
-def recognise_lines(models: Any, crops: Sequence[np.ndarray]) -> list[Read]:
-    """Text and confidence of each grey crop; `models` is the OCR engine's `PaddleOcrModels`."""
+def recognise_lines(models: Any, crops: Sequence[np.ndarray], scale_long: bool = True) -> list[Read]:
+    """Text and confidence of each grey crop; `models` is the OCR engine's `PaddleOcrModels`.
+    `scale_long`: long crops are brought to the recognizer's height here (area averaging, what
+    figure text was tuned on); else the engine resizes them itself (bilinear, as page OCR reads)."""
     scaled = [_scaled(c) for c in crops]
     out: list[Read] = [Read("", 0.0)] * len(crops)
     long_ids = [i for i, c in enumerate(scaled) if c.shape[1] >= SHORT]
     if long_ids:
-        # already at the recognizer's height: the engine resizes nothing more
-        for i, r in zip(long_ids, models.recognise([scaled[i] for i in long_ids]), strict=True):
+        source = scaled if scale_long else crops
+        for i, r in zip(long_ids, models.recognise([source[i] for i in long_ids]), strict=True):
             out[i] = Read(r.text, r.confidence)
     short_ids = sorted(
         (i for i, c in enumerate(scaled) if c.shape[1] < SHORT), key=lambda i: scaled[i].shape[1]
