@@ -8,6 +8,7 @@ style. Engine block hints only add boundaries, never merge across them.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 from docpipe.model import BlockType, TableData
@@ -47,9 +48,7 @@ class Region:
     @property
     def size(self) -> float:
         sizes = [ln.size for ln in self.lines]
-        counts: dict[float, int] = {}
-        for size in sizes:
-            counts[size] = counts.get(size, 0) + 1
+        counts = Counter(sizes)
         # ties go to the first in set(sizes)'s order, as they always have
         return max(set(sizes), key=counts.__getitem__) if sizes else 0.0
 

@@ -146,8 +146,10 @@ def _collect(segments: list[Segment], clip: Rect, xs: set[float], ys: set[float]
             xs.add(x0)
 
 
-_PATH_KEYS = ("closePath", "fill", "color", "width", "lineCap", "lineJoin", "dashes")
-_PATH_KEYS += ("stroke_opacity", "fill_opacity", "even_odd")
+_PATH_KEYS = (
+    "closePath", "fill", "color", "width", "lineCap", "lineJoin", "dashes",
+    "stroke_opacity", "fill_opacity", "even_odd",
+)  # fmt: skip
 
 
 def finder_paths(drawings: list[dict]) -> list[dict]:

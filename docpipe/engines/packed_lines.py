@@ -33,26 +33,30 @@ class Read:
     confidence: float
 
 
-def _scaled(crop: np.ndarray) -> np.ndarray:
+def _scaled_width(crop: np.ndarray) -> int:
+    """The crop's width once brought to the recognizer's height."""
     h, w = crop.shape[:2]
-    width = max(1, int(round(w * REC_HEIGHT / max(h, 1))))
-    return cv2.resize(crop, (width, REC_HEIGHT), interpolation=cv2.INTER_AREA)
+    return max(1, int(round(w * REC_HEIGHT / max(h, 1))))
+
+
+def _scaled(crop: np.ndarray) -> np.ndarray:
+    return cv2.resize(crop, (_scaled_width(crop), REC_HEIGHT), interpolation=cv2.INTER_AREA)
 
 
 def recognise_lines(models: Any, crops: Sequence[np.ndarray], scale_long: bool = True) -> list[Read]:
     """Text and confidence of each grey crop; `models` is the OCR engine's `PaddleOcrModels`.
     `scale_long`: long crops are brought to the recognizer's height here (area averaging, what
     figure text was tuned on); else the engine resizes them itself (bilinear, as page OCR reads)."""
-    scaled = [_scaled(c) for c in crops]
+    # widths decide the route; a crop is resized only where this module reads it at that height
+    widths = [_scaled_width(c) for c in crops]
     out: list[Read] = [Read("", 0.0)] * len(crops)
-    long_ids = [i for i, c in enumerate(scaled) if c.shape[1] >= SHORT]
+    long_ids = [i for i, w in enumerate(widths) if w >= SHORT]
     if long_ids:
-        source = scaled if scale_long else crops
-        for i, r in zip(long_ids, models.recognise([source[i] for i in long_ids]), strict=True):
+        long = [_scaled(crops[i]) if scale_long else crops[i] for i in long_ids]
+        for i, r in zip(long_ids, models.recognise(long), strict=True):
             out[i] = Read(r.text, r.confidence)
-    short_ids = sorted(
-        (i for i, c in enumerate(scaled) if c.shape[1] < SHORT), key=lambda i: scaled[i].shape[1]
-    )
+    short_ids = sorted((i for i, w in enumerate(widths) if w < SHORT), key=lambda i: widths[i])
+    scaled = {i: _scaled(crops[i]) for i in short_ids}
     strip: list[int] = []
     width = 0
     for i in short_ids:
