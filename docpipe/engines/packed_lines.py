@@ -20,6 +20,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from docpipe.engines.ocr_runtime import padded
+
 REC_HEIGHT = 48  # the recognizer's input height
 REC_MIN_WIDTH = 320  # the recognizer was trained on crops padded to at least this width
 SHORT = REC_MIN_WIDTH  # crops narrower than this (at REC_HEIGHT) share strips
@@ -76,12 +78,12 @@ def _read_strip(models: Any, pieces: list[np.ndarray], ids: list[int], out: list
     for p in pieces:
         spans.append((x, x + p.shape[1]))
         x += p.shape[1] + GAP
-    width = max(SHORT, x - GAP // 2)
+    width = padded(max(SHORT, x - GAP // 2), models.rec.shape_step)
     row = np.full((REC_HEIGHT, width), 255, dtype=np.uint8)
     for (x0, x1), p in zip(spans, pieces, strict=True):
         row[:, x0:x1] = p
     batch = np.broadcast_to(row.astype(np.float32) * (2.0 / 255.0) - 1.0, (1, 3, REC_HEIGHT, width)).copy()
-    probs = models.rec.run(None, {models.rec.get_inputs()[0].name: batch})[0][0]
+    probs = models.rec.run(batch)[0]
     best = probs.argmax(axis=1)
     conf = probs.max(axis=1)
     step = width / len(best)

@@ -1,0 +1,96 @@
+"""The OCR models on both runtimes: `auto` picks OpenVINO only where the CPU computes in bfloat16,
+both runtimes read rendered print the same, and OpenVINO's per-thread requests serve the batch
+scheduler's concurrent documents."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pymupdf
+import pytest
+from pydantic import ValidationError
+
+pytest.importorskip("rapidocr")
+pytest.importorskip("onnxruntime")
+pytest.importorskip("openvino")
+
+from docpipe.config import load_config  # noqa: E402
+from docpipe.engines import ocr_runtime  # noqa: E402
+from docpipe.engines.ocr import OcrEngine, PaddleOcrModels, crop_line  # noqa: E402
+
+LINES = ["Invoice 2024-0317", "Total due: 1,284.50 EUR", "Plant height (cm)", "Page 7 of 12"]
+
+
+def rendered_lines() -> np.ndarray:
+    doc = pymupdf.open()
+    page = doc.new_page(width=420, height=200)
+    for i, text in enumerate(LINES):
+        page.insert_text((30 + 20 * i, 40 + 40 * i), text, fontsize=12, fontname="helv")
+    pix = page.get_pixmap(dpi=200, colorspace=pymupdf.csGRAY, alpha=False)
+    return np.frombuffer(pix.samples, dtype=np.uint8).reshape(pix.height, pix.stride)[:, : pix.width].copy()
+
+
+@pytest.fixture(scope="module")
+def both() -> dict[str, PaddleOcrModels]:
+    return {rt: PaddleOcrModels(threads=2, runtime=rt) for rt in ("onnxruntime", "openvino")}
+
+
+def test_auto_means_openvino_only_where_the_cpu_computes_bfloat16(monkeypatch) -> None:
+    monkeypatch.setattr(ocr_runtime, "cpu_computes_bf16", lambda: True)
+    assert ocr_runtime.resolve("auto") == "openvino"
+    monkeypatch.setattr(ocr_runtime, "cpu_computes_bf16", lambda: False)
+    assert ocr_runtime.resolve("auto") == "onnxruntime"
+    assert OcrEngine(runtime="auto").runtime == "onnxruntime"
+    assert ocr_runtime.resolve("openvino") == "openvino"  # asked for by name: no probing
+    with pytest.raises(ValueError, match="unknown OCR runtime 'tensorrt'"):
+        ocr_runtime.resolve("tensorrt")
+
+
+def test_config_names_the_runtime() -> None:
+    assert load_config(overrides={"ocr": {"runtime": "onnxruntime"}}).ocr.runtime == "onnxruntime"
+    with pytest.raises(ValidationError):
+        load_config(overrides={"ocr": {"runtime": "tensorrt"}})
+
+
+def test_both_runtimes_load_the_same_character_table(both) -> None:
+    a, b = both["onnxruntime"].charset, both["openvino"].charset
+    assert len(a) == len(b) > 6000
+    assert list(a) == list(b)
+
+
+def test_both_runtimes_find_and_read_the_same_lines(both) -> None:
+    gray = rendered_lines()
+    read = {}
+    for rt, models in both.items():
+        quads = models.detect(gray)
+        assert len(quads) == len(LINES), rt
+        read[rt] = [r.text.strip() for r in models.recognise([crop_line(gray, q) for q in quads])]
+    assert read["onnxruntime"] == LINES
+    assert read["openvino"] == LINES
+
+
+def test_openvino_serves_threads_at_once(both) -> None:
+    """The batch scheduler converts documents in threads of one process: each thread gets its own
+    infer request, and concurrent calls give what one call gives."""
+    models = both["openvino"]
+    gray = rendered_lines()
+    crops = [crop_line(gray, q) for q in models.detect(gray)]
+    alone = [r.text for r in models.recognise(crops)]
+    got: list[list[str]] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in range(3):
+                got.append([r.text for r in models.recognise(crops)])
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=read) for _ in range(3)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert errors == []
+    assert got == [alone] * 9
