@@ -19,7 +19,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,7 +111,7 @@ class PaddleOcrModels:
         self.runtime = ocr_runtime.resolve(runtime)
         threads = threads or default_threads()
         self.det = ocr_runtime.load(paths[DET_MODEL], threads, self.runtime, DET_SHAPE_STEP)
-        self.rec = ocr_runtime.load(paths[REC_MODEL], threads, self.runtime, REC_SHAPE_STEP)
+        self.rec = ocr_runtime.load(paths[REC_MODEL], threads, self.runtime, REC_SHAPE_STEP, streams=threads)
         self.cls = ocr_runtime.load(paths[CLS_MODEL], threads, self.runtime)
         chars = self.rec.metadata("character")
         if not chars:
@@ -179,16 +179,21 @@ class PaddleOcrModels:
         out: list[Recognised] = [Recognised("", 0.0)] * len(crops)
         ratios = [c.shape[1] / max(c.shape[0], 1) for c in crops]
         order = np.argsort(ratios, kind="stable")  # similar widths together: less padding
-        for idx in _rec_batches(order, ratios, min(batch, self.rec.max_batch)):
-            max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in idx))
-            width = padded(int(math.ceil(REC_HEIGHT * max_ratio)), self.rec.shape_step)
-            x = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
-            for row, i in enumerate(idx):
-                c = crops[i]
-                cw = min(width, max(1, int(math.ceil(REC_HEIGHT * ratios[i]))))
-                r = cv2.resize(c, (cw, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
-                x[row, :, :, :cw] = r.astype(np.float32) * (2.0 / 255.0) - 1.0
-            probs = self.rec.run(x)
+        batches = _rec_batches(order, ratios, min(batch, self.rec.max_batch))
+
+        def inputs() -> Iterator[np.ndarray]:
+            for idx in batches:
+                max_ratio = max(REC_MIN_WIDTH / REC_HEIGHT, max(ratios[i] for i in idx))
+                width = padded(int(math.ceil(REC_HEIGHT * max_ratio)), self.rec.shape_step)
+                x = np.zeros((len(idx), 3, REC_HEIGHT, width), dtype=np.float32)
+                for row, i in enumerate(idx):
+                    c = crops[i]
+                    cw = min(width, max(1, int(math.ceil(REC_HEIGHT * ratios[i]))))
+                    r = cv2.resize(c, (cw, REC_HEIGHT), interpolation=cv2.INTER_LINEAR)
+                    x[row, :, :, :cw] = r.astype(np.float32) * (2.0 / 255.0) - 1.0
+                yield x
+
+        for idx, probs in zip(batches, self.rec.run_all(inputs()), strict=True):
             best = probs.argmax(axis=2)
             conf = probs.max(axis=2)
             for row, i in enumerate(idx):

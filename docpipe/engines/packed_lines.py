@@ -59,36 +59,54 @@ def recognise_lines(models: Any, crops: Sequence[np.ndarray], scale_long: bool =
             out[i] = Read(r.text, r.confidence)
     short_ids = sorted((i for i, w in enumerate(widths) if w < SHORT), key=lambda i: widths[i])
     scaled = {i: _scaled(crops[i]) for i in short_ids}
-    strip: list[int] = []
+    strips: list[list[int]] = []
     width = 0
     for i in short_ids:
-        if strip and width + GAP + scaled[i].shape[1] > STRIP:
-            _read_strip(models, [scaled[k] for k in strip], strip, out)
-            strip, width = [], 0
-        width += (GAP if strip else 0) + scaled[i].shape[1]
-        strip.append(i)
-    if strip:
-        _read_strip(models, [scaled[k] for k in strip], strip, out)
+        if not strips or width + GAP + scaled[i].shape[1] > STRIP:
+            strips.append([])
+            width = -GAP
+        width += GAP + scaled[i].shape[1]
+        strips[-1].append(i)
+    layouts = [_layout([scaled[k] for k in ids], models.rec.shape_step) for ids in strips]
+    inputs = (
+        _strip_input([scaled[k] for k in ids], spans, w)
+        for ids, (spans, w) in zip(strips, layouts, strict=True)
+    )
+    for ids, (spans, w), probs in zip(strips, layouts, models.rec.run_all(inputs), strict=True):
+        _decode_strip(models.charset, probs[0], spans, w, ids, out)
     return out
 
 
-def _read_strip(models: Any, pieces: list[np.ndarray], ids: list[int], out: list[Read]) -> None:
+def _layout(pieces: list[np.ndarray], shape_step: int) -> tuple[list[tuple[int, int]], int]:
+    """Where each piece lies along the strip, and the strip's width."""
     spans: list[tuple[int, int]] = []
     x = GAP // 2
     for p in pieces:
         spans.append((x, x + p.shape[1]))
         x += p.shape[1] + GAP
-    width = padded(max(SHORT, x - GAP // 2), models.rec.shape_step)
+    return spans, padded(max(SHORT, x - GAP // 2), shape_step)
+
+
+def _strip_input(pieces: list[np.ndarray], spans: list[tuple[int, int]], width: int) -> np.ndarray:
     row = np.full((REC_HEIGHT, width), 255, dtype=np.uint8)
     for (x0, x1), p in zip(spans, pieces, strict=True):
         row[:, x0:x1] = p
-    batch = np.broadcast_to(row.astype(np.float32) * (2.0 / 255.0) - 1.0, (1, 3, REC_HEIGHT, width)).copy()
-    probs = models.rec.run(batch)[0]
+    return np.broadcast_to(row.astype(np.float32) * (2.0 / 255.0) - 1.0, (1, 3, REC_HEIGHT, width)).copy()
+
+
+def _decode_strip(
+    charset: np.ndarray,
+    probs: np.ndarray,
+    spans: list[tuple[int, int]],
+    width: int,
+    ids: list[int],
+    out: list[Read],
+) -> None:
     best = probs.argmax(axis=1)
     conf = probs.max(axis=1)
     step = width / len(best)
-    chars: list[list[str]] = [[] for _ in pieces]
-    scores: list[list[float]] = [[] for _ in pieces]
+    chars: list[list[str]] = [[] for _ in spans]
+    scores: list[list[float]] = [[] for _ in spans]
     prev = 0
     for t, k in enumerate(best):
         if k != 0 and k != prev:
@@ -97,7 +115,7 @@ def _read_strip(models: Any, pieces: list[np.ndarray], ids: list[int], out: list
             dist = [max(x0 - centre, centre - x1, 0.0) for x0, x1 in spans]
             n = int(np.argmin(dist))
             if dist[n] <= GAP / 2:
-                chars[n].append(str(models.charset[k]))
+                chars[n].append(str(charset[k]))
                 scores[n].append(float(conf[t]))
         prev = k
     for n, i in enumerate(ids):

@@ -94,3 +94,25 @@ def test_openvino_serves_threads_at_once(both) -> None:
         w.join()
     assert errors == []
     assert got == [alone] * 9
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_run_all_gives_each_batch_its_own_output_in_order(both, runtime) -> None:
+    """Recognition hands a stream of crops to `run_all`, which may run several at once: every output
+    must be the one `run` gives for that crop, in the order the crops came."""
+    models = both[runtime]
+    rng = np.random.default_rng(7)
+    widths = [320, 384, 1024, 320, 640, 448]
+    batches = [rng.uniform(-1, 1, size=(1, 3, 48, w)).astype(np.float32) for w in widths]
+    drawn: list[int] = []
+
+    def lazily():
+        for i, b in enumerate(batches):
+            drawn.append(i)
+            yield b
+
+    outputs = list(models.rec.run_all(lazily()))
+    assert drawn == list(range(len(batches)))
+    assert [o.shape[1] for o in outputs] == [models.rec.run(b).shape[1] for b in batches]
+    for b, o in zip(batches, outputs, strict=True):
+        np.testing.assert_array_equal(o, models.rec.run(b))
