@@ -253,6 +253,23 @@ _SHARED: dict[tuple[int, str], PaddleOcrModels] = {}
 _SHARED_LOCK = threading.Lock()
 
 
+# Models a forked child inherited: never used and never freed there. The parent's runtime thread
+# pools do not exist in the child, so running them waits forever (OpenVINO) and so does freeing them
+# (onnxruntime waits in its destructor for threads that were not forked).
+_INHERITED: list[PaddleOcrModels] = []
+
+
+def _forget_in_child() -> None:
+    # a forked worker loads its own models
+    global _SHARED_LOCK
+    _INHERITED.extend(_SHARED.values())
+    _SHARED.clear()
+    _SHARED_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
+
+
 def shared_models(threads: int, runtime: str = "auto") -> PaddleOcrModels:
     """One set of models per thread count and runtime per process (loading costs ~0.3 s and ~60 MB)."""
     key = (threads, ocr_runtime.resolve(runtime))
@@ -285,11 +302,15 @@ class OcrEngine:
         self.threads = threads or default_threads()
         self.detect_orientation = detect_orientation
         self._models: PaddleOcrModels | None = None
+        self._pid = 0  # the process that loaded _models (an engine can be inherited by a fork)
 
     @property
     def models(self) -> PaddleOcrModels:
-        if self._models is None:
+        if self._models is None or self._pid != os.getpid():
+            if self._models is not None:  # loaded by the process this one was forked from
+                _INHERITED.append(self._models)
             self._models = shared_models(self.threads, self.runtime)
+            self._pid = os.getpid()
         return self._models
 
     def process(self, pages: Sequence[PageInput]) -> list[RawPage]:

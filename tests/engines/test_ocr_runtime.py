@@ -116,3 +116,36 @@ def test_run_all_gives_each_batch_its_own_output_in_order(both, runtime) -> None
     assert [o.shape[1] for o in outputs] == [models.rec.run(b).shape[1] for b in batches]
     for b, o in zip(batches, outputs, strict=True):
         np.testing.assert_array_equal(o, models.rec.run(b))
+
+
+@pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])
+def test_a_forked_worker_reads_with_its_own_models(runtime) -> None:
+    """Batch workers are forked from a parent that may have read pages already: the child must not
+    use the parent's loaded models (an inherited OpenVINO request waits forever for threads that
+    were not forked), nor free them (onnxruntime's destructor waits for those threads), but load
+    its own, and read the same text."""
+    import multiprocessing
+
+    engine = OcrEngine(threads=2, runtime=runtime)
+    doc = pymupdf.open()
+    page = doc.new_page(width=420, height=200)
+    page.insert_text((40, 80), LINES[1], fontsize=14, fontname="helv")
+    parent = [line.text for line in engine.process_page(page).lines]
+    assert parent == [LINES[1]]
+
+    ctx = multiprocessing.get_context("fork")
+    results = ctx.Queue()
+
+    def child() -> None:
+        results.put([line.text for line in engine.process_page(page).lines])
+
+    proc = ctx.Process(target=child)
+    proc.start()
+    proc.join(120)
+    hung = proc.is_alive()
+    if hung:
+        proc.kill()
+        proc.join()
+    assert not hung, "the forked child hung in OCR"
+    assert proc.exitcode == 0
+    assert results.get(timeout=5) == parent
