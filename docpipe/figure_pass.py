@@ -8,6 +8,7 @@ import logging
 import pymupdf
 
 from docpipe.model import BlockType, PageResult
+from docpipe.sources.page_images import image_info
 from docpipe.writers.outputs import ImageBlob
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def figure_images(
         page = doc.load_page(page_result.index)
         xrefs = {
             tuple(round(v) for v in info["bbox"]): info.get("xref", 0)
-            for info in page.get_image_info(xrefs=True)
+            for info in image_info(page)
         }
         for block in figures:
             try:

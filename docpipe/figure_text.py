@@ -26,6 +26,7 @@ import pymupdf
 
 from docpipe.errors import MissingExtra
 from docpipe.model import BlockType, FigureTextLine, PageResult
+from docpipe.sources.page_images import image_info
 from docpipe.util.disjoint_set import DisjointSet
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ def _candidate_images(page: pymupdf.Page) -> list[PlacedImage]:
     """The images of the page that can hold words; one entry per placement."""
     out: list[PlacedImage] = []
     seen: set[tuple] = set()
-    for info in page.get_image_info(xrefs=True):
+    for info in image_info(page):
         rect = pymupdf.Rect(info["bbox"]) & page.rect
         if rect.is_empty or rect.width < MIN_SIDE_PT[0] or rect.height < MIN_SIDE_PT[1]:
             continue

@@ -21,9 +21,10 @@ from docpipe.engines.overprint import drop_overprints
 from docpipe.engines.tables import extract_tables
 from docpipe.model import PageStatus
 from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span, enclosing
+from docpipe.sources.page_images import image_info
 
 # Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
-# the media box dropped. Images come from get_image_info, which does not decode them.
+# the media box dropped.
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 
 _FLAG_SUPERSCRIPT = 1
@@ -364,7 +365,7 @@ def extract_images(page: pymupdf.Page, min_side: float = 24.0, frame: Frame | No
     """Embedded raster images larger than an icon, clipped to the page."""
     out: list[RawImage] = []
     page_rect = page.rect if frame is None else pymupdf.Rect(0, 0, frame.width, frame.height)
-    for info in page.get_image_info(xrefs=True):
+    for info in image_info(page):
         r = pymupdf.Rect(info["bbox"]) & page_rect
         if r.is_empty or r.width < min_side or r.height < min_side:
             continue

@@ -98,3 +98,22 @@ def test_read_figure_modes(generated, monkeypatch, tmp_path):
     missing = read_figure(mol_page, tuple(box), chem="auto")
     assert missing.kind == "chemical_structure" and missing.chemical is None
     assert "apt-get install osra" in missing.note
+
+
+def test_classification_pixels_are_those_of_the_png():
+    """read_figure classifies the pixmap's samples directly; they are the PNG's pixels exactly, and an
+    empty crop still fails as the PNG encoder does."""
+    import numpy as np
+
+    from docpipe.science.figure_reading import _pixels, _png
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.draw_rect(pymupdf.Rect(60, 60, 200, 140), color=(0.8, 0.1, 0.1), fill=(0.1, 0.5, 0.9))
+    page.insert_text((70, 180), "Figure 1", fontsize=11)
+    for bbox in [(50.3, 40.7, 260.1, 200.9), (0, 0, 612, 792)]:
+        with _pixels(page, bbox, 110) as img, Image.open(io.BytesIO(_png(page, bbox, 110))) as ref:
+            assert img.mode == ref.mode == "RGB"
+            assert np.array_equal(np.asarray(img), np.asarray(ref))
+    with pytest.raises(Exception):  # noqa: B017, PT011 - MuPDF's own error type
+        _pixels(page, (700, 800, 710, 810), 110)
