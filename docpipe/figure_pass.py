@@ -63,10 +63,7 @@ def figure_images(
         if not figures:
             continue
         page = doc.load_page(page_result.index)
-        xrefs = {
-            tuple(round(v) for v in info["bbox"]): info.get("xref", 0)
-            for info in image_info(page)
-        }
+        xrefs = {tuple(round(v) for v in info["bbox"]): info.get("xref", 0) for info in image_info(page)}
         for block in figures:
             try:
                 xref = xrefs.get(tuple(round(v) for v in block.bbox), 0)

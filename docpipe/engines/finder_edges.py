@@ -87,6 +87,67 @@ def _box_groups(drawings: list[dict]) -> list[Rect]:
     return out
 
 
+def _neighbours(a: pymupdf.Rect, b: pymupdf.Rect) -> bool:
+    """clean_graphics' neighbour test: a corner coordinate of one box within the other's extent
+    (widened by SNAP) on both axes, one way round or the other."""
+    s = SNAP
+    return (
+        (b.x0 - s <= a.x0 <= b.x1 + s or b.x0 - s <= a.x1 <= b.x1 + s)
+        and (b.y0 - s <= a.y0 <= b.y1 + s or b.y0 - s <= a.y1 <= b.y1 + s)
+    ) or (
+        (a.x0 - s <= b.x0 <= a.x1 + s or a.x0 - s <= b.x1 <= a.x1 + s)
+        and (a.y0 - s <= b.y0 <= a.y1 + s or a.y0 - s <= b.y1 <= a.y1 + s)
+    )
+
+
+def finder_groups(rects: list[pymupdf.Rect]) -> list[tuple[Rect, frozenset[Rect]]]:
+    """clean_graphics' groups of the boxes `rects` (the paths' rects in path order), each with the
+    boxes it joined: the same set, order, neighbour test and growth (PyMuPDF's own Rect arithmetic,
+    which rounds through MuPDF's single-precision rects)."""
+    boxes = sorted(set(rects), key=lambda r: (r.y1, r.x0))
+    out: list[tuple[Rect, frozenset[Rect]]] = []
+    while boxes:
+        grown = boxes[0]
+        members = [tuple(grown)]
+        repeat = True
+        while repeat:
+            repeat = False
+            for i in range(len(boxes) - 1, 0, -1):
+                if _neighbours(grown, boxes[i]):
+                    grown |= boxes[i].tl
+                    grown |= boxes[i].br
+                    members.append(tuple(boxes[i]))
+                    del boxes[i]
+                    repeat = True
+        out.append((tuple(grown), frozenset(members)))
+        del boxes[0]
+    return out
+
+
+def _outside(box: Rect, clip: Rect) -> bool:
+    """make_line's test: a line whose extent is `box` leaves nothing inside `clip`."""
+    return box[0] > clip[2] or box[2] < clip[0] or box[1] > clip[3] or box[3] < clip[1]
+
+
+def _item_extent(path: dict) -> Rect | None:
+    """The extent of the points of a path's lines, rectangles and quads (what make_edges reads)."""
+    xs: list[float] = []
+    ys: list[float] = []
+    for item in path.get("items", ()):
+        if item[0] == "l":
+            points = item[1:3]
+        elif item[0] == "re":
+            points = (item[1][:2], item[1][2:4])
+        elif item[0] == "qu":
+            points = tuple(item[1])
+        else:
+            continue
+        for x, y in points:
+            xs.append(x)
+            ys.append(y)
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
 class FinderEdges:
     """The segments the finder could turn into edges on one page (unrotated, as `get_cdrawings`
     gives them). Box groups are only worked out when the drawings' own segments leave the answer
@@ -97,6 +158,8 @@ class FinderEdges:
         self.segments = [seg for path in drawings for seg in _path_segments(path)]
         self._groups: list[Segment] | None = None
         self._paths: list[dict] | None = None
+        self._finder_groups: list[tuple[Rect, frozenset[Rect]]] | None = None
+        self._extents = [_item_extent(path) for path in drawings]
 
     @property
     def paths(self) -> list[dict]:
@@ -104,6 +167,40 @@ class FinderEdges:
         if self._paths is None:
             self._paths = finder_paths(self.drawings)
         return self._paths
+
+    def paths_for(self, clip: Rect) -> list[dict] | None:
+        """Fresh copies of the paths the finder needs in `clip` (its `paths` argument), or None
+        for all of them. make_edges joins every drawing box of the page into groups on each call;
+        it gives the same edges, in the same order, from only the paths of the groups that reach
+        the clip: paths elsewhere add no edge (make_line drops lines outside the clip), and a whole
+        group's boxes, kept in their order, join into the same group again. Both are checked here
+        (a box-order tie broken differently in the smaller set, a path drawn outside its box) and
+        any doubt gives None."""
+        paths = self.paths
+        if self._finder_groups is None:
+            self._finder_groups = finder_groups([pymupdf.Rect(p["rect"]) for p in paths])
+        chosen = [(box, members) for box, members in self._finder_groups if not _outside(box, clip)]
+        boxes: set[Rect] = set().union(*(members for _, members in chosen))
+        kept = []
+        for path, extent in zip(paths, self._extents, strict=True):
+            if tuple(path["rect"]) in boxes:
+                kept.append(path)
+            elif extent is not None and not _outside(extent, clip):
+                return None
+        if len(kept) == len(paths) or finder_groups([pymupdf.Rect(p["rect"]) for p in kept]) != chosen:
+            return None
+        # make_edges edits what it is given (closing lines appended, rectangles normalised in
+        # place): copies as the finder's own extraction makes them
+        return [
+            dict(
+                path,
+                rect=pymupdf.Rect(path["rect"]),
+                items=[
+                    (it[0], pymupdf.Rect(it[1]), *it[2:]) if it[0] == "re" else it for it in path["items"]
+                ],
+            )
+            for path in kept
+        ]
 
     def _group_segments(self) -> list[Segment]:
         if self._groups is None:

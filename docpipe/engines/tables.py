@@ -174,6 +174,10 @@ def _finder_tables(
         # copies it may edit, and again for each table it refines); filled here, every call on the
         # page shares one extraction.
         page._table_drawings_cache = [edges.paths]
+        if clip is not None:
+            paths = edges.paths_for(area)
+            if paths is not None:
+                kwargs["paths"] = paths
     try:
         found = page.find_tables(use_layout=False, refine=True, **kwargs)
     finally:

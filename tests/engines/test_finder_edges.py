@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pymupdf
 
-from docpipe.engines.finder_edges import FinderEdges, finder_paths
+from docpipe.engines.finder_edges import FinderEdges, finder_groups, finder_paths
 from docpipe.engines.lattice import rules_from_drawings
 from docpipe.engines.tables import _finder_tables
 from docpipe.engines.textlayer import extract_lines
@@ -103,3 +103,71 @@ def test_finder_with_shared_drawings_reads_the_same_table() -> None:
     assert len(plain) == 1
     assert shared == plain
     assert getattr(page, "_table_drawings_cache", None) is None  # the cache does not outlive the call
+
+
+def _grid_and_clutter(page: pymupdf.Page) -> tuple[float, float, float, float]:
+    """A ruled 3x3 grid, and elsewhere on the page a framed note, shaded boxes and a rule; returns
+    the grid's clip."""
+    for y in (50, 80, 110, 140):
+        page.draw_line((50, y), (350, y), width=0.6)
+    for x in (50, 150, 250, 350):
+        page.draw_line((x, 50), (x, 140), width=0.6)
+    for r, y in enumerate((70, 100, 130)):
+        for c, x in enumerate((55, 155, 255)):
+            page.insert_text((x, y), f"r{r}c{c}", fontsize=10)
+    page.draw_rect((50, 200, 300, 260), width=0.8)
+    page.insert_text((60, 230), "A framed note", fontsize=10)
+    for x in (50, 150, 250):
+        page.draw_rect((x, 300, x + 100, 320), color=None, fill=(0.8, 0.8, 0.8))
+    page.insert_text((60, 315), "shaded", fontsize=10)
+    page.draw_line((50, 360), (350, 360), width=0.5)
+    return (45.0, 45.0, 355.0, 145.0)
+
+
+def _edges_and_tables(page: pymupdf.Page, clip: tuple, **kwargs) -> tuple[list, list]:
+    from pymupdf import table as finder
+
+    found = page.find_tables(use_layout=False, refine=True, clip=pymupdf.Rect(clip), **kwargs)
+    edges = [sorted((k, repr(v)) for k, v in e.items()) for e in finder.EDGES]
+    return edges, [(tuple(t.bbox), t.extract()) for t in found.tables]
+
+
+def test_finder_groups_join_touching_boxes_only() -> None:
+    rects = [
+        pymupdf.Rect(50, 300, 150, 320),
+        pymupdf.Rect(150, 300, 250, 320),
+        pymupdf.Rect(50, 400, 90, 420),
+    ]
+    groups = finder_groups(rects)
+    assert [box for box, _ in groups] == [(50.0, 300.0, 250.0, 320.0), (50.0, 400.0, 90.0, 420.0)]
+    assert groups[0][1] == {tuple(rects[0]), tuple(rects[1])}
+
+
+def test_paths_for_a_clip_give_the_finder_the_same_edges() -> None:
+    _, page = _page()
+    clip = _grid_and_clutter(page)
+    edges = FinderEdges(page.get_cdrawings())
+    paths = edges.paths_for(clip)
+    assert paths is not None
+    assert 0 < len(paths) < len(edges.paths)  # the note, shaded boxes and far rule left out
+    assert all(p["rect"].y1 < 200 for p in paths)
+    ours = _edges_and_tables(page, clip, paths=paths)
+    theirs = _edges_and_tables(page, clip)
+    assert ours == theirs
+    assert len(ours[1]) == 1 and ours[0]
+    # copies: what the finder edits is not the page's shared extraction
+    assert all(p is not q for p in paths for q in edges.paths)
+    assert edges.paths_for((0.0, 0.0, 400.0, 400.0)) is None  # every path needed: no subset
+
+
+def test_paths_for_keeps_a_whole_group_reaching_the_clip() -> None:
+    """Shaded boxes that touch join into one group; a clip reaching one of them keeps them all, so
+    the group's box (and the edges of its sides) is the finder's own."""
+    _, page = _page()
+    clip = _grid_and_clutter(page)
+    page.draw_rect((350, 140, 390, 330), color=None, fill=(0.9, 0.9, 0.9))  # bridges grid and shading
+    edges = FinderEdges(page.get_cdrawings())
+    paths = edges.paths_for(clip)
+    assert paths is not None and len(paths) < len(edges.paths)  # the far rule left out
+    assert any(p["rect"].y0 >= 300 for p in paths)  # the shaded boxes came along
+    assert _edges_and_tables(page, clip, paths=paths) == _edges_and_tables(page, clip)
