@@ -58,8 +58,13 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
     math = [r for r in regions if _is_math(r)]
     if not math:
         return regions
+    # By identity: Region's == compares every line and span, and a region equal to a math region
+    # would be one itself.
+    is_math = {id(r) for r in math}
     pieces = math + [
-        r for r in regions if r not in math and r.kind == "text" and r.type is None and len(r.text) <= SHORT
+        r
+        for r in regions
+        if id(r) not in is_math and r.kind == "text" and r.type is None and len(r.text) <= SHORT
     ]
     sets = DisjointSet(len(pieces))
     sizes = [r.size for r in pieces]
@@ -72,7 +77,7 @@ def mark_formulas(regions: list[Region], rules: list[Rect]) -> list[Region]:
     used: set[int] = set()
     formulas: list[Region] = []
     for members in sets.groups(pieces):
-        if not any(m in math for m in members):
+        if not any(id(m) in is_math for m in members):
             continue  # short fragments with no math among them stay text
         members.sort(key=lambda r: (r.bbox[1], r.bbox[0]))
         bbox = members[0].bbox
