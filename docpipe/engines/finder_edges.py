@@ -15,6 +15,8 @@ whether it holds text or not: a superset, so too few positions in it proves the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pymupdf
 
 from docpipe.model.raw import Rect
@@ -59,11 +61,14 @@ def _path_segments(path: dict) -> list[Segment]:
     return out
 
 
-def _box_groups(drawings: list[dict]) -> list[Rect]:
-    """make_edges' groups of neighbouring drawing boxes (clean_graphics), every one of them: the
-    same order, the same neighbour test, the same growth."""
+def _box_groups(rects: Iterable[Rect]) -> list[Rect]:
+    """make_edges' groups of neighbouring drawing boxes (clean_graphics) of the paths' boxes
+    `rects`, in path order, every one of them: the same set (Rect hashes as its tuple, so the
+    same iteration order), the same order, neighbour test and growth. MuPDF rounds the grown box
+    through single precision, which changes nothing: every coordinate is already one of the boxes'
+    own, which are single-precision values."""
     s = SNAP
-    boxes = sorted({tuple(p["rect"]) for p in drawings}, key=lambda r: (r[3], r[0]))
+    boxes = sorted({tuple(r) for r in rects}, key=lambda r: (r[3], r[0]))
     out: list[Rect] = []
     while boxes:
         ax0, ay0, ax1, ay1 = boxes[0]
@@ -83,43 +88,6 @@ def _box_groups(drawings: list[dict]) -> list[Rect]:
                     del boxes[i]
                     repeat = True
         out.append((ax0, ay0, ax1, ay1))
-        del boxes[0]
-    return out
-
-
-def _neighbours(a: pymupdf.Rect, b: pymupdf.Rect) -> bool:
-    """clean_graphics' neighbour test: a corner coordinate of one box within the other's extent
-    (widened by SNAP) on both axes, one way round or the other."""
-    s = SNAP
-    return (
-        (b.x0 - s <= a.x0 <= b.x1 + s or b.x0 - s <= a.x1 <= b.x1 + s)
-        and (b.y0 - s <= a.y0 <= b.y1 + s or b.y0 - s <= a.y1 <= b.y1 + s)
-    ) or (
-        (a.x0 - s <= b.x0 <= a.x1 + s or a.x0 - s <= b.x1 <= a.x1 + s)
-        and (a.y0 - s <= b.y0 <= a.y1 + s or a.y0 - s <= b.y1 <= a.y1 + s)
-    )
-
-
-def finder_groups(rects: list[pymupdf.Rect]) -> list[tuple[Rect, frozenset[Rect]]]:
-    """clean_graphics' groups of the boxes `rects` (the paths' rects in path order), each with the
-    boxes it joined: the same set, order, neighbour test and growth (PyMuPDF's own Rect arithmetic,
-    which rounds through MuPDF's single-precision rects)."""
-    boxes = sorted(set(rects), key=lambda r: (r.y1, r.x0))
-    out: list[tuple[Rect, frozenset[Rect]]] = []
-    while boxes:
-        grown = boxes[0]
-        members = [tuple(grown)]
-        repeat = True
-        while repeat:
-            repeat = False
-            for i in range(len(boxes) - 1, 0, -1):
-                if _neighbours(grown, boxes[i]):
-                    grown |= boxes[i].tl
-                    grown |= boxes[i].br
-                    members.append(tuple(boxes[i]))
-                    del boxes[i]
-                    repeat = True
-        out.append((tuple(grown), frozenset(members)))
         del boxes[0]
     return out
 
@@ -158,7 +126,7 @@ class FinderEdges:
         self.segments = [seg for path in drawings for seg in _path_segments(path)]
         self._groups: list[Segment] | None = None
         self._paths: list[dict] | None = None
-        self._finder_groups: list[tuple[Rect, frozenset[Rect]]] | None = None
+        self._box_list: list[Rect] | None = None
         self._extents = [_item_extent(path) for path in drawings]
 
     @property
@@ -168,30 +136,33 @@ class FinderEdges:
             self._paths = finder_paths(self.drawings)
         return self._paths
 
+    def _boxes(self) -> list[Rect]:
+        if self._box_list is None:
+            self._box_list = _box_groups(tuple(p["rect"]) for p in self.drawings)
+        return self._box_list
+
     def paths_for(self, clip: Rect) -> list[dict] | None:
-        """Fresh copies of the paths the finder needs in `clip` (its `paths` argument), or None
-        for all of them. make_edges joins every drawing box of the page into groups on each call;
-        it gives the same edges, in the same order, from only the paths of the groups that reach
-        the clip: paths elsewhere add no edge (make_line drops lines outside the clip), and a whole
-        group's boxes, kept in their order, join into the same group again. Both are checked here
-        (a box-order tie broken differently in the smaller set, a path drawn outside its box) and
-        any doubt gives None."""
-        paths = self.paths
-        if self._finder_groups is None:
-            self._finder_groups = finder_groups([pymupdf.Rect(p["rect"]) for p in paths])
-        chosen = [(box, members) for box, members in self._finder_groups if not _outside(box, clip)]
-        boxes: set[Rect] = set().union(*(members for _, members in chosen))
-        kept = []
-        for path, extent in zip(paths, self._extents, strict=True):
-            if tuple(path["rect"]) in boxes:
-                kept.append(path)
-            elif extent is not None and not _outside(extent, clip):
-                return None
-        if len(kept) == len(paths) or finder_groups([pymupdf.Rect(p["rect"]) for p in kept]) != chosen:
+        """A short list of paths that makes the finder build the same edges in `clip` as the
+        page's drawings do (its `paths` argument), or None for all of them. make_edges joins every
+        drawing box of the page into groups on each call (tens of milliseconds on a technical
+        drawing); its edges are the lines of the paths, cut to the clip, then the sides of the
+        groups that hold text. Paths whose lines all lie outside the clip add no edge; each group
+        that reaches the clip is handed over as one box (a path with no lines), which joins with
+        the kept paths' boxes (all inside it) into the same group. Whether the groups come out the
+        same, in the same order, is checked on the list handed over; any doubt gives None."""
+        chosen = [box for box in self._boxes() if not _outside(box, clip)]
+        kept = [
+            p
+            for p, extent in zip(self.paths, self._extents, strict=True)
+            if extent and not _outside(extent, clip)
+        ]
+        if len(kept) + len(chosen) >= len(self.paths):
+            return None
+        if _box_groups([tuple(p["rect"]) for p in kept] + chosen) != chosen:
             return None
         # make_edges edits what it is given (closing lines appended, rectangles normalised in
         # place): copies as the finder's own extraction makes them
-        return [
+        copies = [
             dict(
                 path,
                 rect=pymupdf.Rect(path["rect"]),
@@ -201,11 +172,12 @@ class FinderEdges:
             )
             for path in kept
         ]
+        return copies + [dict(_BOX_PATH, rect=pymupdf.Rect(box), items=[]) for box in chosen]
 
     def _group_segments(self) -> list[Segment]:
         if self._groups is None:
             self._groups = []
-            for x0, y0, x1, y1 in _box_groups(self.drawings):
+            for x0, y0, x1, y1 in self._boxes():
                 tl, tr, bl, br = (x0, y0), (x1, y0), (x0, y1), (x1, y1)
                 self._groups += [(tl, tr), (bl, br), (tl, bl), (tr, br)]
         return self._groups
@@ -242,6 +214,9 @@ def _collect(segments: list[Segment], clip: Rect, xs: set[float], ys: set[float]
         elif y1 - y0 >= 1:
             xs.add(x0)
 
+
+# A group's box as a path: no lines of its own, so only its box counts (make_line is never called).
+_BOX_PATH = {"type": "f", "closePath": False, "fill": None, "color": None, "width": 0.0}
 
 _PATH_KEYS = (
     "closePath", "fill", "color", "width", "lineCap", "lineJoin", "dashes",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pymupdf
 
-from docpipe.engines.finder_edges import FinderEdges, finder_groups, finder_paths
+from docpipe.engines.finder_edges import FinderEdges, _box_groups, finder_paths
 from docpipe.engines.lattice import rules_from_drawings
 from docpipe.engines.tables import _finder_tables
 from docpipe.engines.textlayer import extract_lines
@@ -132,15 +132,9 @@ def _edges_and_tables(page: pymupdf.Page, clip: tuple, **kwargs) -> tuple[list, 
     return edges, [(tuple(t.bbox), t.extract()) for t in found.tables]
 
 
-def test_finder_groups_join_touching_boxes_only() -> None:
-    rects = [
-        pymupdf.Rect(50, 300, 150, 320),
-        pymupdf.Rect(150, 300, 250, 320),
-        pymupdf.Rect(50, 400, 90, 420),
-    ]
-    groups = finder_groups(rects)
-    assert [box for box, _ in groups] == [(50.0, 300.0, 250.0, 320.0), (50.0, 400.0, 90.0, 420.0)]
-    assert groups[0][1] == {tuple(rects[0]), tuple(rects[1])}
+def test_box_groups_join_touching_boxes_only() -> None:
+    rects = [(50.0, 300.0, 150.0, 320.0), (150.0, 300.0, 250.0, 320.0), (50.0, 400.0, 90.0, 420.0)]
+    assert _box_groups(rects) == [(50.0, 300.0, 250.0, 320.0), (50.0, 400.0, 90.0, 420.0)]
 
 
 def test_paths_for_a_clip_give_the_finder_the_same_edges() -> None:
@@ -169,5 +163,5 @@ def test_paths_for_keeps_a_whole_group_reaching_the_clip() -> None:
     edges = FinderEdges(page.get_cdrawings())
     paths = edges.paths_for(clip)
     assert paths is not None and len(paths) < len(edges.paths)  # the far rule left out
-    assert any(p["rect"].y0 >= 300 for p in paths)  # the shaded boxes came along
+    assert any(p["rect"].y1 >= 320 and not p["items"] for p in paths)  # the group's box came along
     assert _edges_and_tables(page, clip, paths=paths) == _edges_and_tables(page, clip)
