@@ -1,5 +1,6 @@
 """Whether PyMuPDF's line-based table finder can return a table in a clip, decided from the page's
-drawings without running it, and those drawings made once a page for the calls that do run.
+drawings without running it, and those drawings made once a page for the calls that do run (with,
+for a clip, only the paths and box groups that give its edges: `FinderEdges.paths_for`).
 
 The finder (`page.find_tables`, strategy "lines") costs 5-60 ms a call: it extracts the page's
 characters and drawings again and joins every drawing's box with its neighbours. Most rule clusters
