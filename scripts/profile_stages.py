@@ -17,6 +17,7 @@ both tools side by side.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import sys
 import time
@@ -41,6 +42,7 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE")
     ap.add_argument("--top", type=int, default=15, help="slowest files listed")
     ap.add_argument("--json", type=Path, help="write per-file timings here")
+    ap.add_argument("--cprofile", type=Path, help="write cProfile stats of the timed conversions here")
     args = ap.parse_args()
 
     names = ["dev", "realworld"] if args.corpus == "all" else [args.corpus]
@@ -56,6 +58,9 @@ def main() -> int:
 
     stages: Counter[str] = Counter()
     per_file: dict[str, dict] = {}
+    profiler = cProfile.Profile() if args.cprofile else None
+    if profiler:
+        profiler.enable()
     start = time.perf_counter()
     for info in files:
         t0 = time.perf_counter()
@@ -68,6 +73,9 @@ def main() -> int:
         stages.update(timings)
         per_file[info.name] = {"seconds": seconds, "pages": info.pages, "stages": dict(timings)}
     total = time.perf_counter() - start
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(args.cprofile)
     pages = sum(f["pages"] for f in per_file.values())
     print(f"{len(per_file)} born-digital files, {pages} pages: {total:.1f} s, {pages / total:.2f} pages/s")
     for stage, seconds in stages.most_common():

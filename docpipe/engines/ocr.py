@@ -33,7 +33,6 @@ from docpipe.engines.ocr_runtime import padded
 from docpipe.engines.orientation import (
     Quad,
     detect_rotation,
-    order_quad,
     quad_sides,
     rotate_image,
     rotate_quads,
@@ -48,6 +47,7 @@ from docpipe.engines.raster import (
     render_gray,
 )
 from docpipe.engines.scan_rules import scan_tables
+from docpipe.engines.text_boxes import line_boxes
 from docpipe.model import PageStatus
 from docpipe.model.raw import Line, RawPage, RawTable, Span
 
@@ -97,10 +97,6 @@ class PaddleOcrModels:
     """onnxruntime sessions for the three PP-OCR models, loaded once and shared by all pages."""
 
     def __init__(self, threads: int | None = None, models: Path | None = None, runtime: str = "auto") -> None:
-        try:
-            from rapidocr.ch_ppocr_det.utils import DBPostProcess
-        except ImportError as exc:
-            raise ImportError(INSTALL_HINT) from exc
         root = models or model_dir()
         paths = {name: root / name for name in (DET_MODEL, REC_MODEL, CLS_MODEL)}
         missing = [str(p) for p in paths.values() if not p.is_file()]
@@ -118,9 +114,6 @@ class PaddleOcrModels:
             raise RuntimeError(f"{paths[REC_MODEL]} carries no character table")
         # CTC: index 0 is the blank, the table follows, and a trailing space closes it.
         self.charset = np.array(["", *chars.splitlines(), " "], dtype=object)
-        self.db = DBPostProcess(
-            thresh=0.3, box_thresh=0.5, max_candidates=2000, unclip_ratio=1.6, use_dilation=True
-        )
 
     # -- detection -------------------------------------------------------------------------------
     def detect(self, gray: np.ndarray) -> list[Quad]:
@@ -171,8 +164,7 @@ class PaddleOcrModels:
         batch = np.broadcast_to(x, (1, 3, ph, pw)).copy()
         pred = self.det.run(batch)
         del batch, x
-        boxes, _ = self.db(pred[:, :, :h, :w], (h, w))
-        return [order_quad(b) for b in boxes]
+        return line_boxes(pred[0, 0, :h, :w])
 
     # -- recognition -----------------------------------------------------------------------------
     def recognise(self, crops: Sequence[np.ndarray], batch: int = REC_BATCH) -> list[Recognised]:

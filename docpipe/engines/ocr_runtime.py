@@ -10,6 +10,7 @@ or downloaded.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -100,10 +101,13 @@ class OpenVinoModel:
         self.shape_step = shape_step
         core = ov.Core()
         self.model = core.read_model(str(path))
+        cache = compiled_cache()
         self.compiled = core.compile_model(
             self.model,
             "CPU",
             {
+                # a process that finds the compiled model there loads it in a third of the time
+                **({"CACHE_DIR": str(cache)} if cache else {}),
                 "INFERENCE_NUM_THREADS": threads,
                 # other work shares these cores (text-layer pages, other documents): no pinning
                 "ENABLE_CPU_PINNING": False,
@@ -153,6 +157,24 @@ class OpenVinoModel:
             return str(self.model.get_rt_info(["framework", key]).astype(str))
         except (RuntimeError, KeyError, IndexError):
             return None
+
+
+def compiled_cache() -> Path | None:
+    """Where OpenVINO keeps compiled models for the next process: $DOCPIPE_CACHE_DIR/openvino, by
+    default under $XDG_CACHE_HOME or ~/.cache; None (compile every time) when DOCPIPE_CACHE_DIR is
+    "off" or the folder cannot be made."""
+    base = os.environ.get("DOCPIPE_CACHE_DIR", "")
+    if base == "off":
+        return None
+    root = (
+        Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "docpipe"
+    )
+    folder = root / "openvino"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
 
 
 @lru_cache(maxsize=1)

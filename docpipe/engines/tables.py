@@ -10,6 +10,7 @@ placements (each row lists the cells that start in it). Pages without rules skip
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
 
 import pymupdf
 
@@ -120,13 +121,18 @@ def _text_from_lines(data: TableData, lines: list[Line]) -> TableData:
     spans cut at the cell's sides, rather than the finder's raw characters."""
     if not lines or any(c.bbox is None for c in data.cells):
         return data
+    # lines by the height of their centre: a cell looks only at those within its rows (a page-wide
+    # table has thousands of cells and hundreds of lines)
+    centres = sorted(((ln.bbox[1] + ln.bbox[3]) / 2, k) for k, ln in enumerate(lines))
+    keys = [cy for cy, _ in centres]
     by_cell: dict[int, list[Piece]] = {}
     for cell in data.cells:
         x0, y0, x1, y1 = cell.bbox
         pieces: list[Piece] = []
-        for k, ln in enumerate(lines):
-            cy = (ln.bbox[1] + ln.bbox[3]) / 2
-            if not (y0 <= cy <= y1) or ln.bbox[2] < x0 or ln.bbox[0] > x1:
+        near = centres[bisect_left(keys, y0) : bisect_right(keys, y1)]
+        for cy, k in sorted(near, key=lambda item: item[1]):  # in the lines' own order
+            ln = lines[k]
+            if ln.bbox[2] < x0 or ln.bbox[0] > x1:
                 continue
             for span in ln.spans:
                 a, b = max(span.bbox[0], x0), min(span.bbox[2], x1)
