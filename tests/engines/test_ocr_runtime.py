@@ -149,3 +149,26 @@ def test_a_forked_worker_reads_with_its_own_models(runtime) -> None:
     assert not hung, "the forked child hung in OCR"
     assert proc.exitcode == 0
     assert results.get(timeout=5) == parent
+
+
+def test_openvino_keeps_compiled_models_for_the_next_process(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCPIPE_CACHE_DIR", str(tmp_path))
+    assert ocr_runtime.compiled_cache() == tmp_path / "openvino"
+    first = PaddleOcrModels(threads=1, runtime="openvino")
+    blobs = sorted((tmp_path / "openvino").glob("*.blob"))
+    assert len(blobs) == 3  # detector, recognizer, orientation classifier
+    again = PaddleOcrModels(threads=1, runtime="openvino")  # compiled models read back
+    crop = crop_line(rendered_lines(), np.array([[20, 40], [420, 40], [420, 110], [20, 110]], np.float32))
+    assert first.recognise([crop])[0].text == again.recognise([crop])[0].text != ""
+
+
+def test_the_compiled_model_cache_can_be_turned_off_or_unwritable(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DOCPIPE_CACHE_DIR", "off")
+    assert ocr_runtime.compiled_cache() is None
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("DOCPIPE_CACHE_DIR", str(blocked))
+    assert ocr_runtime.compiled_cache() is None  # models still load, compiled each time
+    monkeypatch.delenv("DOCPIPE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert ocr_runtime.compiled_cache() == tmp_path / "xdg" / "docpipe" / "openvino"
