@@ -32,9 +32,10 @@ def read_figures(
             continue
         page = doc.load_page(page_result.index)
         drawings = page.get_cdrawings()
+        display = page.get_displaylist()  # the page's content once, for every figure rendered
         for block in figures:
             try:
-                reading = read_figure(page, block.bbox, chem=chem, drawings=drawings)
+                reading = read_figure(page, block.bbox, chem=chem, drawings=drawings, display=display)
             except Exception as exc:  # a figure we cannot read stays a plain figure
                 reading = None
                 note = f"figure {block.id}: {type(exc).__name__}: {exc}"

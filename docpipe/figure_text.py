@@ -84,6 +84,7 @@ class FigureTextReader:
             if not images:
                 continue
             words: list[pymupdf.Rect] | None = None
+            display = page.get_displaylist()  # the page's content once, for every image rendered
             for block in figures:
                 box = pymupdf.Rect(block.bbox)
                 lines: list[tuple[pymupdf.Rect, str, float]] = []
@@ -91,7 +92,7 @@ class FigureTextReader:
                     if words is None:
                         words = [pymupdf.Rect(w[:4]) for w in page.get_text("words")]
                     try:
-                        lines += self._read_image(page, image, words)
+                        lines += self._read_image(display, image, words)
                     except (MissingExtra, ImportError, FileNotFoundError) as exc:
                         self.unavailable = str(exc)
                         log.warning("docpipe: figure text left out: %s", exc)
@@ -99,7 +100,7 @@ class FigureTextReader:
                 block.figure.text_lines = group_lines(_distinct(lines))
 
     def _read_image(
-        self, page: pymupdf.Page, image: PlacedImage, words: list[pymupdf.Rect]
+        self, display: pymupdf.DisplayList, image: PlacedImage, words: list[pymupdf.Rect]
     ) -> list[tuple[pymupdf.Rect, str, float]]:
         xref, rect = image.xref, image.rect
         over = [w for w in words if _centre_in(w, rect)]
@@ -109,7 +110,7 @@ class FigureTextReader:
         key = (xref, round(rect.width), round(rect.height), image.placement)
         norm = self.cache.get(key) if xref and not over else None
         if norm is None:
-            norm = self._ocr(page, rect, image.dpi, over)
+            norm = self._ocr(display, rect, image.dpi, over)
             if xref and not over:
                 self.cache[key] = norm
         return [
@@ -127,7 +128,7 @@ class FigureTextReader:
         ]
 
     def _ocr(
-        self, page: pymupdf.Page, rect: pymupdf.Rect, native_dpi: float, masks: list[pymupdf.Rect]
+        self, display: pymupdf.DisplayList, rect: pymupdf.Rect, native_dpi: float, masks: list[pymupdf.Rect]
     ) -> list[NormLine]:
         import cv2
 
@@ -139,7 +140,7 @@ class FigureTextReader:
 
         self.images_read += 1
         rec_dpi = _rec_dpi(rect, native_dpi)
-        rec = render_gray(page, rec_dpi, clip=rect)
+        rec = render_gray(display, rec_dpi, clip=rect)
         h, w = rec.shape
         sx, sy = w / rect.width, h / rect.height
         for m in masks:  # text-layer words: already exact, not to be detected again

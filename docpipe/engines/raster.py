@@ -31,9 +31,12 @@ class RasterPlan:
     char_height_pt: float | None  # None: the probe found nothing that looks like print
 
 
-def render_gray(page: pymupdf.Page, dpi: float, clip: pymupdf.Rect | None = None) -> np.ndarray:
+def render_gray(
+    page: pymupdf.Page | pymupdf.DisplayList, dpi: float, clip: pymupdf.Rect | None = None
+) -> np.ndarray:
     """The page (or the `clip` part of it) as an (h, w) uint8 array; grayscale is a third of the
-    memory of RGB and all OCR needs."""
+    memory of RGB and all OCR needs. Pass the page's display list to render several parts of a
+    page: `Page.get_pixmap` makes one from the page's content on every call."""
     pix = page.get_pixmap(
         matrix=pymupdf.Matrix(dpi / 72.0, dpi / 72.0), clip=clip, colorspace=pymupdf.csGRAY, alpha=False
     )

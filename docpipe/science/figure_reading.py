@@ -48,11 +48,12 @@ def _png(page: pymupdf.Page, bbox: Rect, dpi: int) -> bytes:
     return page.get_pixmap(clip=pymupdf.Rect(bbox), dpi=dpi, alpha=False).tobytes("png")
 
 
-def _pixels(page: pymupdf.Page, bbox: Rect, dpi: int) -> Image.Image:
+def _pixels(page: pymupdf.Page | pymupdf.DisplayList, bbox: Rect, dpi: int) -> Image.Image:
     """The crop as an RGB image: the pixmap's samples taken as they are, the same pixels a PNG of
     it decodes to without encoding one. An empty crop goes through PNG as before (whose encoder
     refuses it, which leaves the figure unread)."""
-    pix = page.get_pixmap(clip=pymupdf.Rect(bbox), dpi=dpi, alpha=False)
+    zoom = pymupdf.Matrix(dpi / 72, dpi / 72)
+    pix = page.get_pixmap(matrix=zoom, clip=pymupdf.Rect(bbox), alpha=False)
     if pix.n != 3 or pix.width < 1 or pix.height < 1 or pix.stride != 3 * pix.width:
         return Image.open(io.BytesIO(pix.tobytes("png")))
     return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
@@ -65,11 +66,13 @@ def read_figure(
     dpi: int = 200,
     timeout: float = 30.0,
     drawings: list[dict] | None = None,
+    display: pymupdf.DisplayList | None = None,
 ) -> FigureReading:
     """Classify the figure at `bbox`; with chem="on" run OSRA on every figure, with "auto" only on
     figures that look like structure diagrams, with "off" never. OSRA's absence or failure leaves
-    the figure a figure and says why in `note`."""
-    with _pixels(page, bbox, CLASSIFY_DPI) as img:
+    the figure a figure and says why in `note`. `display`: the page's display list, when reading
+    several figures of a page."""
+    with _pixels(display or page, bbox, CLASSIFY_DPI) as img:
         kind = classify_figure(img, drawings_in(page, bbox, drawings), text_chars_in(page, bbox))
     reading = FigureReading(kind)
     if chem == "off" or (chem == "auto" and kind != "chemical_structure"):
