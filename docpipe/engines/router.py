@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pymupdf
 
@@ -37,7 +39,6 @@ MIN_VOWEL_SHARE = 0.25  # European languages run 30-45% vowels; shifted encoding
 MIN_LATIN_FOR_VOWELS = 60
 
 _RENDER_INVISIBLE = 3  # PDF text render mode 3: neither filled nor stroked
-_TOKEN = re.compile(r"\S+")
 _LETTERS = re.compile(r"[^\W\d_]+")
 _LATIN_VOWELS = set("aeiouyAEIOUYàáâãäåæèéêëìíîïòóôõöøùúûüýÿœÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØÙÚÛÜÝŒ")
 
@@ -91,6 +92,7 @@ def _is_latin(ch: str) -> bool:
     return ch.isascii() or "LATIN" in unicodedata.name(ch, "")
 
 
+@lru_cache(maxsize=65536)  # words repeat: a page's runs are mostly a few hundred distinct ones
 def _plausible_run(run: str) -> bool:
     """A maximal run of letters that could be (part of) a word in some language. Runs may be
     several words glued together (text layers without space characters), so no length limit."""
@@ -111,29 +113,35 @@ def _plausible_run(run: str) -> bool:
 
 def text_quality(text: str) -> TextQuality:
     bad = good = counted = latin = vowels = letters = 0
-    for token in _TOKEN.findall(text):
+    # Character classes are counted once per distinct character (a page has a few hundred of them
+    # and thousands of characters); only the word test needs the tokens.
+    for ch, n in Counter(text).items():
+        if ch.isspace():
+            continue
+        if ch.isalpha():
+            counted += n
+        elif ch.isdigit():
+            counted += n
+            good += n
+        elif _is_bad_char(ch):
+            counted += n
+            bad += n
+        elif unicodedata.category(ch).startswith("S"):
+            counted += n  # symbols count against the text: they are not words
+        if _LETTERS.fullmatch(ch):
+            letters += n
+            if _is_latin(ch):
+                latin += n
+                vowels += n * (ch in _LATIN_VOWELS)
+    for token in text.split():
+        if token.isalpha():  # most tokens: one run of letters
+            good += len(token) if _plausible_run(token) else 0
+            continue
         # Fragmented tokens ("a#b$c%d"): letters broken up by symbols are soup, not words.
         runs = _LETTERS.findall(token)
-        fragmented = len(runs) >= 3 and sum(map(len, runs)) / len(runs) < 2.5
-        for run in runs:
-            if not fragmented and _plausible_run(run):
-                good += len(run)
-            letters += len(run)
-            for ch in run:
-                if _is_latin(ch):
-                    latin += 1
-                    vowels += ch in _LATIN_VOWELS
-        for ch in token:
-            if ch.isalpha():
-                counted += 1
-            elif ch.isdigit():
-                counted += 1
-                good += 1
-            elif _is_bad_char(ch):
-                counted += 1
-                bad += 1
-            elif unicodedata.category(ch).startswith("S"):
-                counted += 1  # symbols count against the text: they are not words
+        if len(runs) >= 3 and sum(map(len, runs)) / len(runs) < 2.5:
+            continue
+        good += sum(len(run) for run in runs if _plausible_run(run))
     if counted == 0:
         return TextQuality(0, 0.0, 0.0, None)
     # The vowel test judges Latin-script text; on a page in another script, its Latin letters are
