@@ -116,3 +116,47 @@ def test_corpus_born_digital_pages_keep_their_text_layer() -> None:
             decision = decide_route(page)
             want = "ocr" if pdf.stem.startswith("ocr_test") else "textlayer"
             assert decision.engine == want, (pdf.name, page.number, decision.reason)
+
+
+def _quality_by_token(text: str) -> tuple:
+    """text_quality's figures the plain way, token by token and character by character."""
+    import re
+    import unicodedata
+
+    from docpipe.engines import router
+
+    letters_re = re.compile(r"[^\W\d_]+")
+    bad = good = counted = latin = vowels = letters = 0
+    for token in re.findall(r"\S+", text):
+        runs = letters_re.findall(token)
+        fragmented = len(runs) >= 3 and sum(map(len, runs)) / len(runs) < 2.5
+        for run in runs:
+            good += len(run) if not fragmented and router._plausible_run(run) else 0
+            letters += len(run)
+            latin_chars = [ch for ch in run if router._is_latin(ch)]
+            latin += len(latin_chars)
+            vowels += sum(ch in router._LATIN_VOWELS for ch in latin_chars)
+        for ch in token:
+            if ch.isalpha() or ch.isdigit() or router._is_bad_char(ch):
+                counted += 1
+                good += ch.isdigit() and not ch.isalpha()
+                bad += not ch.isalpha() and not ch.isdigit()
+            elif unicodedata.category(ch).startswith("S"):
+                counted += 1
+    return counted, bad, good, letters, latin, vowels
+
+
+def test_text_quality_counts_as_token_by_token() -> None:
+    import random
+
+    rnd = random.Random(7)
+    alphabet = "aeXYZ qwrtkl éüß_0123²½\t\n#$%\ufffd\ue000\uf8e6αβ漢字!?-–\xa0ǅⅣ"
+    for _ in range(2000):
+        text = "".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 200)))
+        counted, bad, good, letters, latin, vowels = _quality_by_token(text)
+        q = text_quality(text)
+        assert q.chars == counted, text
+        if counted:
+            assert (q.bad_share, q.word_share) == (bad / counted, good / counted), text
+            judged = latin >= 60 and latin >= 0.5 * letters
+            assert q.vowel_share == (vowels / latin if judged else None), text
