@@ -81,18 +81,22 @@ class Line:
             return round(self.spans[0].size, 1)
         weights: dict[float, int] = {}
         for s in self.spans:
-            if s.text.strip():
+            n = len(s.text.strip())
+            if n:
                 key = round(s.size, 1)
-                weights[key] = weights.get(key, 0) + len(s.text.strip())
+                weights[key] = weights.get(key, 0) + n
         if not weights:
             return round(self.spans[0].size, 1) if self.spans else 0.0
         return max(weights, key=weights.__getitem__)
 
     def _share(self, attr: str) -> float:
-        total = sum(len(s.text.strip()) for s in self.spans)
-        if not total:
-            return 0.0
-        return sum(len(s.text.strip()) for s in self.spans if getattr(s, attr)) / total
+        total = marked = 0
+        for s in self.spans:
+            n = len(s.text.strip())
+            total += n
+            if getattr(s, attr):
+                marked += n
+        return marked / total if total else 0.0
 
     @property
     def bold(self) -> bool:
