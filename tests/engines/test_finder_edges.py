@@ -85,8 +85,8 @@ def test_finder_paths_are_get_drawings() -> None:
             assert tuple(x[1:]) == tuple(y[1:])
 
 
-def test_finder_with_shared_drawings_reads_the_same_table() -> None:
-    _, page = _page()
+def _ruled_grid(page: pymupdf.Page) -> tuple[float, float, float, float]:
+    """A ruled 3x3 grid with a word in each cell; returns its clip."""
     for y in (50, 80, 110, 140):
         page.draw_line((50, y), (350, y), width=0.6)
     for x in (50, 150, 250, 350):
@@ -94,10 +94,15 @@ def test_finder_with_shared_drawings_reads_the_same_table() -> None:
     for r, y in enumerate((70, 100, 130)):
         for c, x in enumerate((55, 155, 255)):
             page.insert_text((x, y), f"r{r}c{c}", fontsize=10)
+    return (45.0, 45.0, 355.0, 145.0)
+
+
+def test_finder_with_shared_drawings_reads_the_same_table() -> None:
+    _, page = _page()
+    clip = _ruled_grid(page)
     drawings = page.get_cdrawings()
     lines = extract_lines(page)
     segs = rules_from_drawings(drawings)
-    clip = (45.0, 45.0, 355.0, 145.0)
     plain = _finder_tables(page, clip, lines, segs)
     shared = _finder_tables(page, clip, lines, segs, FinderEdges(drawings))
     assert len(plain) == 1
@@ -108,20 +113,14 @@ def test_finder_with_shared_drawings_reads_the_same_table() -> None:
 def _grid_and_clutter(page: pymupdf.Page) -> tuple[float, float, float, float]:
     """A ruled 3x3 grid, and elsewhere on the page a framed note, shaded boxes and a rule; returns
     the grid's clip."""
-    for y in (50, 80, 110, 140):
-        page.draw_line((50, y), (350, y), width=0.6)
-    for x in (50, 150, 250, 350):
-        page.draw_line((x, 50), (x, 140), width=0.6)
-    for r, y in enumerate((70, 100, 130)):
-        for c, x in enumerate((55, 155, 255)):
-            page.insert_text((x, y), f"r{r}c{c}", fontsize=10)
+    clip = _ruled_grid(page)
     page.draw_rect((50, 200, 300, 260), width=0.8)
     page.insert_text((60, 230), "A framed note", fontsize=10)
     for x in (50, 150, 250):
         page.draw_rect((x, 300, x + 100, 320), color=None, fill=(0.8, 0.8, 0.8))
     page.insert_text((60, 315), "shaded", fontsize=10)
     page.draw_line((50, 360), (350, 360), width=0.5)
-    return (45.0, 45.0, 355.0, 145.0)
+    return clip
 
 
 def _edges_and_tables(page: pymupdf.Page, clip: tuple, **kwargs) -> tuple[list, list]:
