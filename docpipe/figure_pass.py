@@ -8,7 +8,7 @@ import logging
 import pymupdf
 
 from docpipe.model import BlockType, PageResult
-from docpipe.sources.page_images import image_info
+from docpipe.sources.page_images import image_info, page_display
 from docpipe.writers.outputs import ImageBlob
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ def read_figures(
             continue
         page = doc.load_page(page_result.index)
         drawings = page.get_cdrawings()
-        display = page.get_displaylist()  # the page's content once, for every figure rendered
+        display = page_display(page)
         for block in figures:
             try:
                 reading = read_figure(page, block.bbox, chem=chem, drawings=drawings, display=display)

@@ -26,7 +26,7 @@ import pymupdf
 
 from docpipe.errors import MissingExtra
 from docpipe.model import BlockType, FigureTextLine, PageResult
-from docpipe.sources.page_images import image_info
+from docpipe.sources.page_images import image_info, page_display
 from docpipe.util.disjoint_set import DisjointSet
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ class FigureTextReader:
             if not images:
                 continue
             words: list[pymupdf.Rect] | None = None
-            display = page.get_displaylist()  # the page's content once, for every image rendered
+            display = page_display(page)
             for block in figures:
                 box = pymupdf.Rect(block.bbox)
                 lines: list[tuple[pymupdf.Rect, str, float]] = []
@@ -100,7 +100,7 @@ class FigureTextReader:
                 block.figure.text_lines = group_lines(_distinct(lines))
 
     def _read_image(
-        self, display: pymupdf.DisplayList, image: PlacedImage, words: list[pymupdf.Rect]
+        self, display: pymupdf.Page | pymupdf.DisplayList, image: PlacedImage, words: list[pymupdf.Rect]
     ) -> list[tuple[pymupdf.Rect, str, float]]:
         xref, rect = image.xref, image.rect
         over = [w for w in words if _centre_in(w, rect)]
@@ -128,7 +128,11 @@ class FigureTextReader:
         ]
 
     def _ocr(
-        self, display: pymupdf.DisplayList, rect: pymupdf.Rect, native_dpi: float, masks: list[pymupdf.Rect]
+        self,
+        display: pymupdf.Page | pymupdf.DisplayList,
+        rect: pymupdf.Rect,
+        native_dpi: float,
+        masks: list[pymupdf.Rect],
     ) -> list[NormLine]:
         import cv2
 

@@ -66,7 +66,7 @@ def read_figure(
     dpi: int = 200,
     timeout: float = 30.0,
     drawings: list[dict] | None = None,
-    display: pymupdf.DisplayList | None = None,
+    display: pymupdf.Page | pymupdf.DisplayList | None = None,
 ) -> FigureReading:
     """Classify the figure at `bbox`; with chem="on" run OSRA on every figure, with "auto" only on
     figures that look like structure diagrams, with "off" never. OSRA's absence or failure leaves

@@ -6,6 +6,7 @@ xrefs. The text layer engine, the figure-text pass and the figure-image pass eac
 their own `Page` objects, so PyMuPDF's per-page cache never served the second ask; and an image
 drawn on every page (a logo) was decoded again on each. Here the answer is kept per page number,
 and each xref's hash per document, on the document itself (it cannot be weakly referenced).
+`page_display` gives what to render several parts of one page from.
 """
 
 from __future__ import annotations
@@ -59,3 +60,13 @@ def image_info(page: pymupdf.Page) -> list[dict]:
         info["xref"] = by_digest.get(info["digest"], 0)
     cache.pages[page.number] = infos
     return infos
+
+
+def page_display(page: pymupdf.Page) -> pymupdf.Page | pymupdf.DisplayList:
+    """What to render several parts of a page from: its display list (`Page.get_pixmap` makes one
+    from the page's content on every call), or the page itself when its content cannot be listed
+    (the render that needs it then fails with its own error, inside its caller's handling)."""
+    try:
+        return page.get_displaylist()
+    except Exception:  # noqa: BLE001 - malformed page content: render from the page as before
+        return page

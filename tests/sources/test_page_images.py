@@ -64,3 +64,23 @@ def test_one_answer_per_page_and_one_decode_per_xref(doc: pymupdf.Document, monk
 def test_not_a_pdf() -> None:
     doc = pymupdf.open("png", _png((0, 0, 0)))
     assert image_info(doc.load_page(0)) == doc.load_page(0).get_image_info(xrefs=True)
+
+
+def test_page_display_renders_the_same_pixels(doc: pymupdf.Document) -> None:
+    page = doc.load_page(0)
+    display = page_images.page_display(page)
+    assert isinstance(display, pymupdf.DisplayList)
+    clip, zoom = pymupdf.Rect(90, 90, 310, 310), pymupdf.Matrix(2, 2)
+    ours = display.get_pixmap(matrix=zoom, clip=clip, alpha=False)
+    theirs = page.get_pixmap(matrix=zoom, clip=clip, alpha=False)
+    assert (ours.width, ours.height) == (theirs.width, theirs.height)
+    assert ours.samples == theirs.samples
+
+
+def test_page_display_falls_back_to_the_page() -> None:
+    class Unlistable:
+        def get_displaylist(self) -> None:
+            raise RuntimeError("syntax error in content stream")
+
+    page = Unlistable()
+    assert page_images.page_display(page) is page  # type: ignore[arg-type]
