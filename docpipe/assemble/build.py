@@ -55,6 +55,7 @@ def _normalize_lines(raw: RawPage) -> None:
     for ln in raw.lines:
         for span in ln.spans:
             span.text = normalize_chars(span.text)
+        ln.spans_edited()
 
 
 def _vertical_regions(lines: list[Line], vocab: set[str]) -> list[Region]:

@@ -16,7 +16,9 @@ measured, not guessed: the share of characters that are replacement characters, 
 or controls (what broken font encodings extract to), and the share of characters that sit in
 plausible words (glyph soup from a wrong encoding is letters and symbols in no language's order).
 
-It costs one text extraction per page (a few milliseconds): no rendering, no image decoding.
+It costs next to nothing: the verdict reads the text page that the text-layer engine extracts anyway
+(`sources.page_text`); only a page it would not trust is judged again from the text trace, one more
+pass over that page's content. No rendering, no image decoding.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from functools import lru_cache
 
 import pymupdf
 
+from docpipe.sources.page_text import text_page
+
 CPU_REQUESTS = ("auto", "textlayer", "ocr")  # what --force-ocr overrides
 FULL_PAGE_IMAGE = 0.8  # share of the page an image must cover to make it a scan
 MIN_CHARS = 20  # fewer visible characters than this and the page says too little to judge
@@ -39,6 +43,8 @@ MIN_VOWEL_SHARE = 0.25  # European languages run 30-45% vowels; shifted encoding
 MIN_LATIN_FOR_VOWELS = 60
 
 _RENDER_INVISIBLE = 3  # PDF text render mode 3: neither filled nor stroked
+_PAINTED = pymupdf.mupdf.FZ_STEXT_FILLED | pymupdf.mupdf.FZ_STEXT_STROKED  # a text page's glyph flags
+_SOUND = "text layer ok"
 _LETTERS = re.compile(r"[^\W\d_]+")
 _LATIN_VOWELS = set("aeiouyAEIOUYàáâãäåæèéêëìíîïòóôõöøùúûüýÿœÀÁÂÃÄÅÆÈÉÊËÌÍÎÏÒÓÔÕÖØÙÚÛÜÝŒ")
 
@@ -165,8 +171,9 @@ def text_layer_words(page: pymupdf.Page) -> int:
 
 
 def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
-    """(text, visible chars, invisible chars) of the page's text layer. The text trace is the cheapest
-    way to see every glyph with its render mode (3 = invisible) and opacity."""
+    """(text, visible chars, invisible chars) of the page's text layer, from the text trace: every
+    glyph as drawn, with its render mode (3 = invisible) and opacity. Exact, and a pass over the
+    page of its own: only pages the text page would send elsewhere are judged from it."""
     parts: list[str] = []
     visible = invisible = 0
     # The trace is in the unrotated page's coordinates: on a /Rotate 90 or 270 page, `page.rect` (the
@@ -188,6 +195,32 @@ def _page_text(page: pymupdf.Page) -> tuple[str, int, int]:
         else:
             visible += n
         parts.append(text)
+    return "\n".join(parts), visible, invisible
+
+
+def _text_page_text(page: pymupdf.Page) -> tuple[str, int, int]:
+    """The same from the text page the text-layer engine reads next (`sources.page_text`), at no
+    cost of its own. Spans split where the fill, stroke or opacity of their glyphs change, so each
+    span is visible or invisible as a whole; a span crossing the page's edge counts by its centre."""
+    data = text_page(page).data
+    width, height = data["width"], data["height"]  # the unrotated page, as the trace's
+    parts: list[str] = []
+    visible = invisible = 0
+    for block in data["blocks"]:
+        for line in block.get("lines", ()):
+            for span in line["spans"]:
+                text = span["text"]
+                n = len(text) - text.count(" ")
+                if not n:
+                    continue
+                x0, y0, x1, y1 = span["bbox"]
+                if not (0 <= x0 + x1 < 2 * width and 0 <= y0 + y1 < 2 * height):
+                    continue
+                if span["alpha"] == 0 or not span["char_flags"] & _PAINTED:
+                    invisible += n
+                else:
+                    visible += n
+                parts.append(text)
     return "\n".join(parts), visible, invisible
 
 
@@ -215,7 +248,16 @@ def decide_route(page: pymupdf.Page, requested: str = "auto", force_ocr: bool = 
     if requested != "auto":
         return RouteDecision(requested, f"requested (--engine {requested})")
 
-    text, visible, invisible = _page_text(page)
+    # The text page (shared with the text-layer engine) decides for the pages it finds sound. It maps
+    # some glyphs without Unicode to U+FFFD where the trace recovers them from the font (leader dots
+    # in a table of contents), so any other verdict is taken again from the trace.
+    decision = _judge(page, *_text_page_text(page))
+    if decision.reason.startswith(_SOUND):
+        return decision
+    return _judge(page, *_page_text(page))
+
+
+def _judge(page: pymupdf.Page, text: str, visible: int, invisible: int) -> RouteDecision:
     if visible + invisible == 0:
         if _has_marks(page):
             return RouteDecision("ocr", "no text layer")
@@ -233,4 +275,4 @@ def decide_route(page: pymupdf.Page, requested: str = "auto", force_ocr: bool = 
     if quality.is_garbage(MIN_WORD_SHARE_SCAN) and _full_page_image(page):
         # Visible but mediocre text with a scan over or under it: also an OCR layer, judged the same way.
         return RouteDecision("ocr", f"text layer with a full-page image, poor quality ({quality.describe()})")
-    return RouteDecision("textlayer", f"text layer ok ({quality.describe()})")
+    return RouteDecision("textlayer", f"{_SOUND} ({quality.describe()})")

@@ -22,10 +22,7 @@ from docpipe.engines.tables import extract_tables
 from docpipe.model import PageStatus
 from docpipe.model.raw import Line, RawImage, RawPage, RawTable, Rect, Span, enclosing
 from docpipe.sources.page_images import image_info
-
-# Ligatures expanded (no PRESERVE_LIGATURES), whitespace kept so we decide how to join, text outside
-# the media box dropped.
-TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
+from docpipe.sources.page_text import take
 
 _FLAG_SUPERSCRIPT = 1
 _FLAG_ITALIC = 2
@@ -303,8 +300,8 @@ _ALNUM = re.compile(r"[^\W_]")
 
 
 def extract_text(page: pymupdf.Page) -> PageText:
-    textpage = page.get_textpage(flags=TEXT_FLAGS)
-    data = textpage.extractDICT(sort=False)
+    shared = take(page)  # the router's, when it judged this page
+    textpage, data = shared.textpage, shared.data
     frame = page_frame(page, data)
     respaced: dict[tuple[int, int], list[str]] = {}
     if any(

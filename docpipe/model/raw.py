@@ -69,6 +69,10 @@ class Line:
     block_hint: int | None = None
     confidence: float | None = None
     vertical: bool = False  # rotated text: kept for table cells, left out of the running text
+    # The dominant size and the span list it was worked out from: lines that merge get a new list,
+    # and whoever edits span text in place calls `spans_edited`.
+    _size: float = field(default=0.0, init=False, repr=False, compare=False)
+    _size_of: list[Span] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -76,8 +80,18 @@ class Line:
 
     @property
     def size(self) -> float:
-        """Dominant font size, weighted by characters."""
-        if len(self.spans) == 1:  # most lines; asked for hundreds of thousands of times a document
+        """Dominant font size, weighted by characters. Asked for hundreds of thousands of times a
+        document (grouping, tables, formulas), so kept once known."""
+        if self._size_of is not self.spans:
+            self._size, self._size_of = self._dominant_size(), self.spans
+        return self._size
+
+    def spans_edited(self) -> None:
+        """The spans' text or sizes were changed in place: the dominant size is worked out again."""
+        self._size_of = None
+
+    def _dominant_size(self) -> float:
+        if len(self.spans) == 1:  # most lines
             return round(self.spans[0].size, 1)
         weights: dict[float, int] = {}
         for s in self.spans:

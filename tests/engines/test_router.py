@@ -160,3 +160,54 @@ def test_text_quality_counts_as_token_by_token() -> None:
             assert (q.bad_share, q.word_share) == (bad / counted, good / counted), text
             judged = latin >= 60 and latin >= 0.5 * letters
             assert q.vowel_share == (vowels / latin if judged else None), text
+
+
+def _render_modes_page() -> pymupdf.Page:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Visible words read from the page as they are drawn", fontsize=11)
+    page.insert_text((72, 100), "An invisible OCR layer under a scanned picture", fontsize=11, render_mode=3)
+    page.insert_text((72, 130), "Transparent words that nobody can see", fontsize=11, fill_opacity=0)
+    page.insert_text((72, 160), "Outlined words are stroked, not filled", fontsize=11, render_mode=1)
+    # running off the right edge: only the glyphs on the page count
+    page.insert_text((560, 190), "Edge text", fontsize=11)
+    return pymupdf.open("pdf", doc.tobytes())[0]
+
+
+def test_text_page_counts_visible_and_invisible_text_as_the_trace() -> None:
+    from docpipe.engines.router import _page_text, _text_page_text
+
+    page = _render_modes_page()
+    text, visible, invisible = _text_page_text(page)
+    trace_text, trace_visible, trace_invisible = _page_text(page)
+    assert (
+        invisible
+        == trace_invisible
+        == len("AninvisibleOCRlayerunderascannedpicture") + len("Transparentwordsthatnobodycansee")
+    )
+    whole = len("VisiblewordsreadfromthepageastheyaredrawnOutlinedwordsarestroked,notfilledEdgetext")
+    assert visible == trace_visible < whole
+    assert "Outlined words" in text and "Outlined words" in trace_text
+
+
+def test_router_and_text_layer_share_one_text_page() -> None:
+    from docpipe.engines.textlayer import extract_text
+    from docpipe.sources import page_text
+
+    page = _render_modes_page()
+    built = []
+    real = pymupdf.Page.get_textpage
+
+    def counting(self, *args, **kwargs):
+        built.append(kwargs.get("flags"))
+        return real(self, *args, **kwargs)
+
+    pymupdf.Page.get_textpage = counting
+    try:
+        assert decide_route(page).engine == "textlayer"
+        lines = extract_text(page).lines
+    finally:
+        pymupdf.Page.get_textpage = real
+    assert built == [page_text.TEXT_FLAGS]
+    assert any("Visible words" in ln.text for ln in lines)
+    assert not hasattr(page, page_text._ATTR)  # the engine took it: nothing outlives the reading

@@ -90,7 +90,9 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
     out = tmp_path / "out"
     converted: Counter[str] = Counter()
     acted = 0  # disruptions that hit a running batch
-    actions = ["kill parent", "kill worker", "second run", "kill worker", "kill parent"]
+    # Each round leaves most of the batch for the next; the second run comes last, because the batch
+    # goes on while that run starts (a second or so) and may finish meanwhile.
+    actions = ["kill parent", "kill worker", "kill parent", "kill worker", "second run"]
     for action in actions:
         start = done_count(out)
         proc = subprocess.Popen(
@@ -105,7 +107,11 @@ def test_kills_and_a_second_run_end_as_a_clean_run(corpus, reference, tmp_path):
         acted += proc.poll() is None
         if proc.poll() is None and action == "kill worker" and workers:
             os.kill(rng.choice(workers), signal.SIGKILL)
-            time.sleep(1.0)  # the batch goes on: the worker's documents are redone one by one
+            # the batch goes on (the worker's documents are redone one by one): a few more documents
+            after = done_count(out)
+            deadline = time.monotonic() + 30
+            while done_count(out) < after + 3 and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
         elif proc.poll() is None and action == "second run":
             second = subprocess.run(_cmd(corpus, out), capture_output=True, text=True)
             if proc.poll() is None:  # still running while the second one tried: it was refused
