@@ -46,6 +46,7 @@ MIN_CONFIDENCE_SHORT = 0.85  # one or two characters: detector noise on textures
 VERTICAL = 2.0  # a line box this many times taller than wide holds text set sideways
 READ_ALREADY_WORDS = 40  # text-layer words inside an image that make it a page already read
 MASK_PAD_PT = 1.0
+TOUCH_PT = 1.0  # images of a figure this close are pieces of one picture
 
 # (x0, y0, x1, y1) of a line as fractions of its image's box, with text and confidence
 NormLine = tuple[tuple[float, float, float, float], str, float]
@@ -88,7 +89,7 @@ class FigureTextReader:
             for block in figures:
                 box = pymupdf.Rect(block.bbox)
                 lines: list[tuple[pymupdf.Rect, str, float]] = []
-                for image in [im for im in images if _centre_in(im.rect, box)]:
+                for image in overlap_groups([im for im in images if _centre_in(im.rect, box)]):
                     if words is None:
                         words = [pymupdf.Rect(w[:4]) for w in page.get_text("words")]
                     try:
@@ -259,6 +260,35 @@ class PlacedImage:
     rect: pymupdf.Rect  # on the page, clipped to it
     dpi: float  # the image's own pixels per inch as placed
     placement: tuple[float, ...] = ()  # scale, turn and flip of the placement (transform a, b, c, d)
+
+
+def overlap_groups(images: list[PlacedImage]) -> list[PlacedImage]:
+    """Images of one figure that overlap or touch, each group as one image over the group's box at
+    its finest resolution. A picture cut into strips or tiles, or a photo with insets and callouts
+    laid over it, is then read once: one detection instead of one per piece (a handbook figure of
+    35 pieces), and words that run across a cut stay one line. An image alone keeps its xref (the
+    cache reads it once per document); a group's box is no image of its own (xref 0)."""
+    if len(images) < 2:
+        return images
+    grown = [im.rect + (-TOUCH_PT, -TOUCH_PT, TOUCH_PT, TOUCH_PT) for im in images]
+    sets = DisjointSet(len(images))
+    for i in range(len(images)):
+        for j in range(i + 1, len(images)):
+            if grown[i].intersects(grown[j]):
+                sets.union(i, j)
+    members: dict[int, list[int]] = {}
+    for i in range(len(images)):
+        members.setdefault(sets.find(i), []).append(i)
+    out: list[PlacedImage] = []
+    for ids in members.values():
+        if len(ids) == 1:
+            out.append(images[ids[0]])
+            continue
+        rect = pymupdf.Rect(images[ids[0]].rect)
+        for i in ids[1:]:
+            rect |= images[i].rect
+        out.append(PlacedImage(0, rect, max(images[i].dpi for i in ids)))
+    return out
 
 
 def _candidate_images(page: pymupdf.Page) -> list[PlacedImage]:

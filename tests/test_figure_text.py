@@ -279,3 +279,34 @@ def test_without_the_ocr_extra_the_text_layer_converts_and_figures_keep_no_words
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["1", "0", "textlayer"]
     assert "figure text left out" in run.stderr
+
+
+def test_a_picture_cut_into_tiles_is_read_once_across_the_cuts(tmp_path):
+    """Producers cut big pictures into strips and tiles; the pieces of one figure are read as one
+    picture, so a line of words running across the cuts comes out whole."""
+    src = pymupdf.open()
+    page = src.new_page(width=300, height=40)
+    page.insert_text((10, 26), "Release the parking brake slowly", fontsize=16, fontname="helv")
+    cuts = [0, 95, 190, 300]  # through the words
+    pictures = []
+    for x0, x1 in zip(cuts, cuts[1:], strict=False):
+        png = page.get_pixmap(dpi=150, clip=pymupdf.Rect(x0, 0, x1, 40)).tobytes("png")
+        pictures.append((pymupdf.Rect(72 + x0, 100, 72 + x1, 140), png))
+    src.close()
+    pdf = build(tmp_path / "tiles.pdf", pictures)
+    doc, reader = read(pdf)
+    (fig,) = figures(doc)
+    assert reader.images_read == 1
+    assert [line.text for line in fig.figure.text_lines] == ["Release the parking brake slowly"]
+
+
+def test_overlap_groups_join_touching_pieces_only():
+    from docpipe.figure_text import PlacedImage, overlap_groups
+
+    left = PlacedImage(11, pymupdf.Rect(0, 0, 100, 50), 150.0)
+    right = PlacedImage(12, pymupdf.Rect(100.5, 0, 200, 50), 300.0)  # touches `left`
+    inset = PlacedImage(13, pymupdf.Rect(150, 10, 180, 40), 72.0)  # lies on `right`
+    apart = PlacedImage(14, pymupdf.Rect(0, 80, 100, 120), 96.0)
+    assert overlap_groups([left]) == [left]
+    groups = overlap_groups([left, right, inset, apart])
+    assert groups == [PlacedImage(0, pymupdf.Rect(0, 0, 200, 50), 300.0), apart]

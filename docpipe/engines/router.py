@@ -31,7 +31,7 @@ from functools import lru_cache
 
 import pymupdf
 
-from docpipe.sources.page_text import text_page
+from docpipe.sources.page_text import take, text_page
 
 CPU_REQUESTS = ("auto", "textlayer", "ocr")  # what --force-ocr overrides
 FULL_PAGE_IMAGE = 0.8  # share of the page an image must cover to make it a scan
@@ -254,7 +254,10 @@ def decide_route(page: pymupdf.Page, requested: str = "auto", force_ocr: bool = 
     decision = _judge(page, *_text_page_text(page))
     if decision.reason.startswith(_SOUND):
         return decision
-    return _judge(page, *_page_text(page))
+    decision = _judge(page, *_page_text(page))
+    if decision.engine != "textlayer":
+        take(page)  # no text-layer reading to hand it to: let it go with the verdict
+    return decision
 
 
 def _judge(page: pymupdf.Page, text: str, visible: int, invisible: int) -> RouteDecision:

@@ -211,3 +211,12 @@ def test_router_and_text_layer_share_one_text_page() -> None:
     assert built == [page_text.TEXT_FLAGS]
     assert any("Visible words" in ln.text for ln in lines)
     assert not hasattr(page, page_text._ATTR)  # the engine took it: nothing outlives the reading
+
+
+def test_a_page_sent_to_ocr_keeps_no_text_page(fixtures: Path) -> None:
+    from docpipe.sources import page_text
+
+    doc = pymupdf.open(fixtures / "garbage.pdf")
+    pages = [doc[i] for i in range(len(doc))]
+    assert [decide_route(p).engine for p in pages] == ["ocr", "ocr"]
+    assert not any(hasattr(p, page_text._ATTR) for p in pages)
