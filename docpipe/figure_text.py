@@ -276,18 +276,15 @@ def overlap_groups(images: list[PlacedImage]) -> list[PlacedImage]:
         for j in range(i + 1, len(images)):
             if grown[i].intersects(grown[j]):
                 sets.union(i, j)
-    members: dict[int, list[int]] = {}
-    for i in range(len(images)):
-        members.setdefault(sets.find(i), []).append(i)
     out: list[PlacedImage] = []
-    for ids in members.values():
-        if len(ids) == 1:
-            out.append(images[ids[0]])
+    for group in sets.groups(images):
+        if len(group) == 1:
+            out.append(group[0])
             continue
-        rect = pymupdf.Rect(images[ids[0]].rect)
-        for i in ids[1:]:
-            rect |= images[i].rect
-        out.append(PlacedImage(0, rect, max(images[i].dpi for i in ids)))
+        rect = pymupdf.Rect(group[0].rect)
+        for im in group[1:]:
+            rect |= im.rect
+        out.append(PlacedImage(0, rect, max(im.dpi for im in group)))
     return out
 
 
